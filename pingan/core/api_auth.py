@@ -1,0 +1,32 @@
+"""API authentication: bearer tokens for phone apps, the session for the pages."""
+
+from django.contrib.auth.models import AnonymousUser
+from ninja.security import HttpBearer, SessionAuth
+
+from pingan.accounts.services import user_for_token
+
+
+class BearerAuth(HttpBearer):
+    def authenticate(self, request, token):
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class AnonymousAllowed:
+    """Lets a request through as anonymous only when it carries no credentials at all: a bad or
+    expired token is still a 401, never a silent downgrade to an anonymous report."""
+
+    def __call__(self, request):
+        if request.headers.get("Authorization"):
+            return None
+        if not request.user.is_authenticated:
+            return AnonymousUser()
+        return None
+
+
+bearer = BearerAuth()
+session = SessionAuth()
+REQUIRED = [bearer, session]
+OPTIONAL = [bearer, session, AnonymousAllowed()]

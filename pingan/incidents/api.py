@@ -1,0 +1,330 @@
+"""REST endpoints for incidents, unit actions, units and 1-3-5 compliance."""
+
+from datetime import datetime
+from typing import Literal
+
+from django.db.models import Prefetch
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
+from pydantic import Field, field_validator
+
+from pingan.core.api_auth import OPTIONAL, REQUIRED
+from pingan.core.errors import Forbidden, ServiceError
+from pingan.orgs.services import visible_orgs
+
+from . import queries, services
+from .models import Assignment, Category, Outcome, Source, Status, Unit
+from .snapshot import assignment_dict, incident_snapshot
+
+router = Router(tags=["incidents"])
+units_router = Router(tags=["units"])
+
+CRS = Literal["wgs84", "gcj02", "bd09"]
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class LocationIn(Schema):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    crs: CRS = "wgs84"
+
+
+class ReportIn(Schema):
+    category: str = Field(min_length=6, max_length=6, pattern=r"^\d{6}$")
+    description: str = Field(min_length=1, max_length=2000)
+    location: LocationIn
+    address: str | None = Field(default=None, max_length=200)
+    anonymous: bool = False
+    source: Literal["citizen_app", "phone_transfer", "patrol", "volunteer", "sensor"] = (
+        "citizen_app"
+    )
+
+    @field_validator("description")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("描述不能为空")
+        return value
+
+
+class CategoryOut(Schema):
+    code: str
+    name: str
+    level: int
+    parent: str | None
+    default_priority: int
+
+
+class ResolveIn(Schema):
+    outcome: Literal[tuple(Outcome.values)]  # type: ignore[valid-type]
+    note: str = Field(default="", max_length=2000)
+    valid: bool = True
+
+
+class NoteIn(Schema):
+    note: str = Field(default="", max_length=500)
+
+
+class RateIn(Schema):
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=500)
+
+
+class RedispatchIn(Schema):
+    unit_id: int | None = None
+    reason: str = Field(default="", max_length=200)
+
+
+class MergeIn(Schema):
+    into: str = Field(min_length=1, max_length=20)
+
+
+class PositionIn(Schema):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    crs: CRS = "wgs84"
+
+
+class DutyIn(Schema):
+    on_duty: bool
+
+
+class IncidentFilter(Schema):
+    status: Literal[tuple(Status.values)] | None = None  # type: ignore[valid-type]
+    category: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    grid: str | None = None
+    org: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    open: bool = False
+    q: str | None = Field(default=None, max_length=100)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class ComplianceFilter(Schema):
+    group: Literal["grid", "org"] = "grid"
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def client_key(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def detail(incident, user) -> dict:
+    body = incident_snapshot(incident)
+    events = incident.events.select_related("actor", "unit").order_by("pk")
+    body["timeline"] = [
+        {"id": e.pk, "at": e.at.isoformat(), "kind": e.kind, "label": e.get_kind_display(),
+         "message": e.message, "unit": e.unit.name if e.unit_id else None}
+        for e in events
+    ]
+    body["photos"] = [p.image.url for p in incident.photos.all()]
+    if user.is_staff_role or user.is_superuser:
+        body["reporter"] = "匿名" if incident.anonymous else (
+            incident.reporter.label if incident.reporter_id else "")
+        body["duplicates"] = list(incident.duplicates.values_list("code", flat=True))
+    return body
+
+
+def _user(request):
+    return request.auth
+
+
+# --- categories and reporting -------------------------------------------------------------------
+
+
+@router.get("/categories", response=list[CategoryOut], auth=None,
+            summary="The incident category tree (6-digit hierarchical codes)")
+def categories(request):
+    return [
+        CategoryOut(code=c.code, name=c.name, level=c.level,
+                    parent=c.parent.code if c.parent_id else None,
+                    default_priority=c.default_priority)
+        for c in Category.objects.filter(active=True).select_related("parent")
+    ]
+
+
+@router.post("/incidents", response={201: dict}, auth=OPTIONAL,
+             summary="Report an incident (citizen or anonymous; anonymous is rate-limited)")
+def report(request, payload: ReportIn):
+    user = request.auth if getattr(request.auth, "is_authenticated", False) else None
+    if payload.source != Source.CITIZEN_APP and (user is None or not user.is_staff_role):
+        raise Forbidden("只有民警、辅警可以登记该来源的警情")
+    result = services.report(
+        category_code=payload.category, description=payload.description,
+        lng=payload.location.lng, lat=payload.location.lat, crs=payload.location.crs,
+        address=payload.address or "", reporter=user, anonymous=payload.anonymous,
+        source=payload.source, client_key=client_key(request),
+    )
+    return 201, incident_snapshot(result.incident)
+
+
+@router.post("/incidents/{code}/photos", response={201: dict}, auth=REQUIRED,
+             summary="Attach photos to my report (JPEG, PNG or WebP)")
+def add_photos(request, code: str, photos: list[UploadedFile] = File(...)):
+    incident = services.get_incident_for(request.auth, code)
+    uploads = [services.PhotoUpload(p.name or "photo", p.read(services.max_photo_read())) for p in photos]
+    services.add_photos(incident, request.auth, uploads)
+    return 201, {"photos": [p.image.url for p in incident.photos.all()]}
+
+
+@router.get("/incidents", response=dict, auth=REQUIRED, summary="Incidents I may see, filtered")
+def list_incidents(request, filters: Query[IncidentFilter]):
+    user = _user(request)
+    org = None
+    if filters.org:
+        org = visible_orgs(user).filter(code=filters.org).first() if user.is_staff_role else None
+        if org is None:
+            raise ServiceError("unknown_org", f"单位 {filters.org} 不存在或不在您的辖区")
+    qs = queries.filter_incidents(
+        services.incidents_for(user), status=filters.status, category=filters.category,
+        grid=filters.grid, org=org, since=filters.since, until=filters.until,
+        open_only=filters.open, q=filters.q,
+    )
+    total = qs.count()
+    page = list(
+        qs.order_by("-reported_at")[filters.offset: filters.offset + filters.limit]
+        .prefetch_related(Prefetch("assignments",
+                                   queryset=Assignment.objects.select_related("unit")))
+    )
+    return {
+        "total": total,
+        "items": [incident_snapshot(i, list(i.assignments.all())) for i in page],
+    }
+
+
+@router.get("/incidents/{code}", response=dict, auth=REQUIRED,
+            summary="One incident with its timeline")
+def get_incident(request, code: str):
+    return detail(services.get_incident_for(request.auth, code), request.auth)
+
+
+def _after(request, code):
+    return detail(services.get_incident_for(request.auth, code), request.auth)
+
+
+@router.post("/incidents/{code}/accept", response=dict, auth=REQUIRED)
+def accept(request, code: str):
+    services.accept(code, request.auth)
+    return _after(request, code)
+
+
+@router.post("/incidents/{code}/decline", response=dict, auth=REQUIRED)
+def decline(request, code: str, payload: NoteIn | None = None):
+    services.decline(code, request.auth, payload.note if payload else "")
+    return _after(request, code)
+
+
+@router.post("/incidents/{code}/arrive", response=dict, auth=REQUIRED)
+def arrive(request, code: str):
+    services.arrive(code, request.auth)
+    return _after(request, code)
+
+
+@router.post("/incidents/{code}/reinforce", response=dict, auth=REQUIRED)
+def reinforce(request, code: str, payload: NoteIn | None = None):
+    services.request_reinforcement(code, request.auth, payload.note if payload else "")
+    return _after(request, code)
+
+
+@router.post("/incidents/{code}/resolve", response=dict, auth=REQUIRED)
+def resolve(request, code: str, payload: ResolveIn):
+    services.resolve(code, request.auth, outcome=payload.outcome, note=payload.note,
+                     valid=payload.valid)
+    return _after(request, code)
+
+
+@router.post("/incidents/{code}/rate", response=dict, auth=REQUIRED)
+def rate(request, code: str, payload: RateIn):
+    services.rate(code, request.auth, payload.rating, payload.comment)
+    return _after(request, code)
+
+
+@router.post("/incidents/{code}/redispatch", response=dict, auth=REQUIRED)
+def redispatch(request, code: str, payload: RedispatchIn):
+    services.redispatch(code, request.auth, unit_id=payload.unit_id, reason=payload.reason)
+    return _after(request, code)
+
+
+@router.post("/incidents/{code}/merge", response=dict, auth=REQUIRED)
+def merge(request, code: str, payload: MergeIn):
+    services.merge(code, payload.into, request.auth)
+    return _after(request, payload.into)
+
+
+@router.post("/incidents/{code}/split", response=dict, auth=REQUIRED)
+def split(request, code: str):
+    services.split(code, request.auth)
+    return _after(request, code)
+
+
+@router.get("/assignments/mine", response=list[dict], auth=REQUIRED,
+            summary="Offers and assignments of my unit, newest first")
+def my_assignments(request, active: bool = True, limit: int = Query(50, ge=1, le=200)):
+    qs = services.assignments_for(request.auth)
+    if active:
+        qs = qs.filter(status__in=("offered", "accepted", "arrived"))
+    return [
+        {**assignment_dict(a), "incident": incident_snapshot(a.incident)} for a in qs[:limit]
+    ]
+
+
+@router.get("/sla/compliance", response=list[dict], auth=REQUIRED,
+            summary="1-3-5 compliance per grid or org unit")
+def sla_compliance(request, filters: Query[ComplianceFilter]):
+    if not request.auth.is_staff_role and not request.auth.is_superuser:
+        raise Forbidden()
+    qs = queries.filter_incidents(services.incidents_for(request.auth), since=filters.since,
+                                  until=filters.until)
+    return queries.compliance(qs, filters.group)
+
+
+# --- units --------------------------------------------------------------------------------------
+
+
+def unit_dict(unit: Unit) -> dict:
+    return {
+        "id": unit.pk, "name": unit.name, "kind": unit.kind, "org": unit.org.name,
+        "on_duty": unit.on_duty, "busy": unit.current_assignment_id is not None,
+        "position": ({"lat": unit.lat, "lng": unit.lng} if unit.lat is not None else None),
+        "position_at": unit.position_at.isoformat() if unit.position_at else None,
+    }
+
+
+@units_router.get("/me", response=dict, auth=REQUIRED)
+def my_unit(request):
+    unit = services.unit_for_user(request.auth)
+    if unit is None:
+        raise Forbidden("您的账号未配置为警力单元")
+    return unit_dict(Unit.objects.select_related("org").get(pk=unit.pk))
+
+
+@units_router.post("/me/position", response=dict, auth=REQUIRED)
+def my_position(request, payload: PositionIn):
+    unit = services.update_position(request.auth, payload.lng, payload.lat, payload.crs)
+    return unit_dict(Unit.objects.select_related("org").get(pk=unit.pk))
+
+
+@units_router.post("/me/duty", response=dict, auth=REQUIRED)
+def my_duty(request, payload: DutyIn):
+    unit = services.set_duty(request.auth, payload.on_duty)
+    return unit_dict(Unit.objects.select_related("org").get(pk=unit.pk))
+
+
+@units_router.get("", response=list[dict], auth=REQUIRED, summary="Units in my jurisdiction")
+def list_units(request, on_duty: bool | None = None):
+    user = request.auth
+    if not user.is_commander:
+        raise Forbidden("只有指挥员可以查看警力分布")
+    qs = Unit.objects.select_related("org").filter(org__in=visible_orgs(user))
+    if on_duty is not None:
+        qs = qs.filter(on_duty=on_duty)
+    return [unit_dict(u) for u in qs.order_by("org_path", "name")]
+

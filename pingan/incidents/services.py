@@ -1,0 +1,756 @@
+"""Every incident state change: report, dispatch, accept, arrive, reinforce, resolve, rate,
+offer expiry, re-dispatch, merge and split. Each runs in one transaction; pushes and tasks are
+sent only after commit.
+"""
+
+import hashlib
+import io
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from pingan.accounts.models import User
+from pingan.core import clock
+from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
+from pingan.geo.crs import UnknownCRS, to_wgs84, validate_lnglat
+from pingan.geo.distance import haversine_m
+from pingan.orgs import services as orgs
+from pingan.orgs.models import Grid, OrgUnit
+
+from . import dispatch
+from .models import (
+    ACTIVE_ASSIGNMENT,
+    OPEN_STATUSES,
+    Assignment,
+    AssignmentRole,
+    AssignmentStatus,
+    Category,
+    DailySequence,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    IncidentPhoto,
+    Outcome,
+    ReportThrottle,
+    Source,
+    Status,
+    Unit,
+)
+
+PHOTO_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
+               "WEBP": ("image/webp", "webp")}
+
+
+@dataclass
+class PhotoUpload:
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    incident: Incident
+    assignment: Assignment | None
+
+
+# --- scoped access ------------------------------------------------------------------------------
+
+
+def incidents_for(user: User):
+    """The incidents a user may see: staff their org subtree, others only their own reports."""
+    qs = Incident.objects.select_related("category", "grid", "org", "duplicate_of")
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    if user.is_staff_role:
+        # Their station's subtree, plus anything their unit was sent to across a boundary.
+        sent_to = Assignment.objects.filter(Q(unit__user=user) | Q(unit__members=user))
+        visible = Q(pk__in=sent_to.values("incident_id"))
+        root = orgs.scope_org(user)
+        if root is not None:
+            visible |= Q(org_path__startswith=root.path)
+        return qs.filter(visible)
+    return qs.filter(reporter=user)
+
+
+def get_incident_for(user: User, code: str) -> Incident:
+    """404 alike for missing and not-yours, so codes cannot be probed."""
+    incident = incidents_for(user).filter(code=code).first()
+    if incident is None:
+        raise NotFound("未找到该警情，或您无权查看")
+    return incident
+
+
+def unit_for_user(user: User) -> Unit | None:
+    if not user.is_authenticated:
+        return None
+    unit = Unit.objects.filter(user=user).first()
+    return unit or Unit.objects.filter(members=user).order_by("pk").first()
+
+
+# --- timeline and push --------------------------------------------------------------------------
+
+
+def _event(incident: Incident, kind: str, now, *, actor=None, unit=None, message="",
+           data=None) -> IncidentEvent:
+    event = IncidentEvent.objects.create(
+        incident=incident, kind=kind, at=now, actor=actor if actor and actor.pk else None,
+        unit=unit, message=message[:500], data=data or {},
+    )
+    event_id = event.pk
+
+    def push():
+        from pingan.live.publish import publish_event
+
+        publish_event(event_id)
+
+    transaction.on_commit(push)
+    return event
+
+
+def _schedule_expiry(assignment: Assignment) -> None:
+    if assignment.expires_at is None:
+        return
+    assignment_id, run_after = assignment.pk, assignment.expires_at
+
+    def enqueue():
+        from .tasks import expire_offer
+
+        expire_offer.using(run_after=run_after).enqueue(assignment_id)
+
+    transaction.on_commit(enqueue)
+
+
+# --- codes --------------------------------------------------------------------------------------
+
+
+def next_code(prefix: str, now) -> str:
+    """JQ20261123-000123: per-day sequence in local time, incremented under a row lock."""
+    day = timezone.localtime(now).date()
+    seq, _ = DailySequence.objects.get_or_create(prefix=prefix, day=day)
+    DailySequence.objects.filter(pk=seq.pk).update(last=F("last") + 1)
+    number = DailySequence.objects.values_list("last", flat=True).get(pk=seq.pk)
+    return f"{prefix}{day:%Y%m%d}-{number:06d}"
+
+
+# --- validation helpers -------------------------------------------------------------------------
+
+
+def normalise_location(lng, lat, crs: str) -> tuple[float, float]:
+    try:
+        lng, lat = float(lng), float(lat)
+        validate_lnglat(lng, lat)
+    except (TypeError, ValueError) as exc:
+        raise ServiceError("bad_location", f"坐标无效：{exc}") from exc
+    try:
+        return to_wgs84(lng, lat, crs)
+    except UnknownCRS as exc:
+        raise ServiceError("bad_crs", "坐标系只能是 wgs84、gcj02 或 bd09") from exc
+
+
+def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]]:
+    """Accept JPEG, PNG or WebP only, judged by decoding the bytes rather than trusting names."""
+    from PIL import Image, UnidentifiedImageError
+
+    if len(photos) > settings.PHOTO_MAX_COUNT:
+        raise ServiceError("too_many_photos", f"最多上传 {settings.PHOTO_MAX_COUNT} 张照片")
+    checked = []
+    for index, photo in enumerate(photos, start=1):
+        if len(photo.content) > settings.PHOTO_MAX_BYTES:
+            limit_mb = settings.PHOTO_MAX_BYTES / 1024 / 1024
+            raise ServiceError("photo_too_large", f"第 {index} 张照片超过 {limit_mb:g} MB",
+                               status=413)
+        try:
+            with Image.open(io.BytesIO(photo.content)) as image:
+                image.verify()
+                kind = image.format
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise ServiceError("bad_photo", f"第 {index} 个文件不是有效的图片") from exc
+        if kind not in PHOTO_TYPES:
+            raise ServiceError("bad_photo_type", f"第 {index} 张照片格式不支持，只接受 JPG、PNG、WebP")
+        content_type, ext = PHOTO_TYPES[kind]
+        checked.append((photo, content_type, ext))
+    return checked
+
+
+def check_anonymous_quota(client_key: str, now) -> None:
+    """At most ANON_REPORTS_PER_HOUR anonymous reports per client per hour."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    key = hashlib.sha256(client_key.encode()).hexdigest()[:64]
+    row, _ = ReportThrottle.objects.get_or_create(key=key, hour=hour)
+    updated = ReportThrottle.objects.filter(
+        pk=row.pk, count__lt=settings.ANON_REPORTS_PER_HOUR
+    ).update(count=F("count") + 1)
+    if not updated:
+        raise ServiceError("rate_limited", "匿名报警过于频繁，请稍后再试；紧急情况请直接拨打 110",
+                           status=429)
+
+
+def max_photo_read() -> int:
+    """Read one byte past the limit so an oversized upload is recognised, not truncated."""
+    return settings.PHOTO_MAX_BYTES + 1
+
+
+def _store_photos(incident: Incident, checked) -> None:
+    for photo, content_type, ext in checked:
+        stored = IncidentPhoto(incident=incident, content_type=content_type,
+                               size=len(photo.content))
+        digest = hashlib.sha1(photo.content).hexdigest()[:8]
+        stored.image.save(f"{incident.code}-{digest}.{ext}", ContentFile(photo.content),
+                          save=False)
+        stored.save()
+
+
+@transaction.atomic
+def add_photos(incident: Incident, user: User, photos: list[PhotoUpload], now=None) -> int:
+    """The reporter, or a unit sent to the incident, adds photos later."""
+    now = now or clock.now()
+    incident = _lock_incident(incident)
+    if incident.reporter_id != user.pk and unit_for_user(user) is None:
+        raise Forbidden("只有报警人或处警民警可以上传照片")
+    existing = incident.photos.count()
+    if existing + len(photos) > settings.PHOTO_MAX_COUNT:
+        raise ServiceError("too_many_photos", f"每个警情最多 {settings.PHOTO_MAX_COUNT} 张照片")
+    if not photos:
+        raise ServiceError("no_photos", "请选择要上传的照片")
+    _store_photos(incident, check_photos(photos))
+    _event(incident, EventKind.NOTE, now, actor=user, message=f"上传照片 {len(photos)} 张")
+    return len(photos)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def find_duplicate(category: Category, lng: float, lat: float, now) -> Incident | None:
+    radius = settings.DUPLICATE_RADIUS_M
+    dlat = radius / 111_320
+    dlng = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    window_start = now - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES)
+    nearby = Incident.objects.filter(
+        category=category, status__in=OPEN_STATUSES, duplicate_of__isnull=True,
+        reported_at__gte=window_start, lat__range=(lat - dlat, lat + dlat),
+        lng__range=(lng - dlng, lng + dlng),
+    ).order_by("reported_at")
+    for other in nearby:
+        if haversine_m(lng, lat, other.lng, other.lat) <= radius:
+            return other
+    return None
+
+
+def report(*, category_code: str, description: str, lng, lat, crs: str = "wgs84",
+           address: str = "", reporter: User | None = None, anonymous: bool = False,
+           source: str = Source.CITIZEN_APP, photos: list[PhotoUpload] = (),
+           client_key: str = "", reporter_phone: str = "", now=None) -> ReportResult:
+    now = now or clock.now()
+    description = (description or "").strip()
+    if not description:
+        raise ServiceError("empty_description", "请填写警情描述")
+    if len(description) > 2000:
+        raise ServiceError("description_too_long", "警情描述不能超过 2000 字")
+    if len(address or "") > 200:
+        raise ServiceError("address_too_long", "地址不能超过 200 字")
+    if source not in Source.values:
+        raise ServiceError("bad_source", "警情来源无效")
+    category = Category.objects.filter(code=str(category_code), active=True).first()
+    if category is None:
+        raise ServiceError("unknown_category", f"警情类别 {category_code} 不存在")
+    lng, lat = normalise_location(lng, lat, crs)
+    checked_photos = check_photos(list(photos))
+    is_anonymous = anonymous or reporter is None or not reporter.is_authenticated
+    location = orgs.locate(lng, lat)
+
+    with transaction.atomic():
+        if reporter is None or not reporter.is_authenticated:
+            check_anonymous_quota(client_key or "unknown", now)
+        grid = Grid.objects.select_related("org").get(pk=location.grid_id) if location else None
+        org = grid.org if grid else None
+        targets = orgs.targets_for(org, grid.kind if grid else None)
+        duplicate_of = find_duplicate(category, lng, lat, now)
+        incident = Incident.objects.create(
+            code=next_code("JQ", now), category=category, priority=category.default_priority,
+            source=source, description=description, address=(address or "").strip(),
+            lng=lng, lat=lat, grid=grid, org=org, org_path=org.path if org else "",
+            outside_grids=bool(location and not location.inside),
+            distance_to_grid_m=round(location.distance_m, 1) if location else 0,
+            reporter=reporter if reporter and reporter.is_authenticated else None,
+            anonymous=is_anonymous, reporter_phone=reporter_phone, duplicate_of=duplicate_of,
+            target_accept_s=targets.accept_seconds, target_arrive_s=targets.arrive_seconds,
+            target_reinforce_s=targets.reinforce_seconds, reported_at=now,
+        )
+        _store_photos(incident, checked_photos)
+        message = f"{Source(source).label}：{category.name}"
+        if location and not location.inside:
+            message += f"（不在任何网格内，就近归入{grid.name}，相距约 {location.distance_m:.0f} 米）"
+        _event(incident, EventKind.REPORTED, now, actor=incident.reporter, message=message)
+        assignment = None
+        if duplicate_of is not None:
+            _event(incident, EventKind.LINKED_DUPLICATE, now,
+                   message=f"与 {duplicate_of.code} 地点、时间相近，关联为疑似重复，未重复派警",
+                   data={"duplicate_of": duplicate_of.code})
+            _event(duplicate_of, EventKind.DUPLICATE_REPORTED, now,
+                   message=f"收到疑似重复报警 {incident.code}", data={"duplicate": incident.code})
+        else:
+            assignment = _dispatch(incident, now)
+    return ReportResult(incident, assignment)
+
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+
+def _search_scope(incident: Incident) -> str:
+    """Automatic dispatch looks for units within the incident's county."""
+    if incident.org_id is None:
+        return ""
+    return orgs.county_of(incident.org).path
+
+
+def _offer(incident: Incident, candidate: dispatch.Candidate, now, *, role, by=None,
+           reason="") -> Assignment | None:
+    """Offer the incident to one unit; None when another transaction took the unit first."""
+    timeout = settings.DISPATCH_OFFER_TIMEOUT_SECONDS
+    with transaction.atomic():
+        assignment = Assignment.objects.create(
+            incident=incident, unit=candidate.unit, role=role, offered_at=now,
+            expires_at=now + timedelta(seconds=timeout) if timeout > 0 else None,
+            distance_m=candidate.distance_m, eta_seconds=candidate.eta_seconds,
+            dispatched_by=by, reason=reason[:200],
+        )
+        # The conditional UPDATE is the lock: of two transactions racing for the last free
+        # unit, the second re-checks `current_assignment IS NULL` after the first commits.
+        taken = Unit.objects.filter(
+            pk=candidate.unit.pk, current_assignment__isnull=True, on_duty=True
+        ).update(current_assignment=assignment)
+        if not taken:
+            transaction.set_rollback(True)
+            return None
+    return assignment
+
+
+def _offered_unit_ids(incident: Incident) -> set[int]:
+    return set(incident.assignments.values_list("unit_id", flat=True))
+
+
+def _dispatch(incident: Incident, now, *, role=AssignmentRole.PRIMARY, by=None) -> Assignment | None:
+    exclude = _offered_unit_ids(incident)
+    for candidate in dispatch.candidates(incident, now=now, exclude_unit_ids=exclude,
+                                         scope_path=_search_scope(incident)):
+        assignment = _offer(incident, candidate, now, role=role, by=by)
+        if assignment is None:
+            continue
+        if role == AssignmentRole.PRIMARY and incident.status == Status.PENDING:
+            Incident.objects.filter(pk=incident.pk).update(status=Status.DISPATCHED)
+            incident.status = Status.DISPATCHED
+        why = "本网格警力" if candidate.own_grid else "就近警力"
+        _event(incident, EventKind.OFFERED, now, actor=by, unit=candidate.unit,
+               message=f"派{AssignmentRole(role).label}：{candidate.unit.name}（{why}，"
+                       f"约 {candidate.distance_m / 1000:.1f} 公里，预计 {candidate.eta_seconds} 秒）",
+               data={"assignment": assignment.pk, "role": role})
+        _schedule_expiry(assignment)
+        return assignment
+    _event(incident, EventKind.NO_UNIT, now,
+           message="暂无可派警力，等待空闲警力" if role == AssignmentRole.PRIMARY
+           else "暂无可派增援警力", data={"role": role})
+    return None
+
+
+def _free_unit(assignment: Assignment) -> None:
+    Unit.objects.filter(pk=assignment.unit_id, current_assignment=assignment).update(
+        current_assignment=None
+    )
+
+
+def _active_assignment_for(incident: Incident, user: User) -> Assignment:
+    unit = unit_for_user(user)
+    assignment = None
+    if unit is not None:
+        assignment = (
+            incident.assignments.select_for_update()
+            .filter(unit=unit, status__in=ACTIVE_ASSIGNMENT).first()
+        )
+    if assignment is None:
+        raise Forbidden("该警情当前没有派给您")
+    return assignment
+
+
+def _lock_incident(incident_or_code) -> Incident:
+    code = incident_or_code.code if isinstance(incident_or_code, Incident) else incident_or_code
+    return Incident.objects.select_for_update().select_related("category", "grid", "org").get(
+        code=code
+    )
+
+
+def _require_open(incident: Incident) -> None:
+    if not incident.is_open:
+        raise Conflict("incident_closed", f"警情已{incident.get_status_display()}，不能再操作")
+
+
+@transaction.atomic
+def accept(code: str, user: User, now=None) -> Assignment:
+    now = now or clock.now()
+    incident = _lock_incident(code)
+    _require_open(incident)
+    assignment = _active_assignment_for(incident, user)
+    if assignment.status != AssignmentStatus.OFFERED:
+        raise Conflict("already_accepted", "您已接警")
+    if assignment.expires_at and assignment.expires_at <= now:
+        raise Conflict("offer_expired", "派警已超时，已改派其他警力")
+    assignment.status = AssignmentStatus.ACCEPTED
+    assignment.accepted_at = now
+    assignment.save(update_fields=["status", "accepted_at"])
+    fields = []
+    if incident.accepted_at is None:
+        incident.accepted_at = now
+        incident.accept_s = (now - incident.reported_at).total_seconds()
+        fields += ["accepted_at", "accept_s"]
+    if incident.status in (Status.PENDING, Status.DISPATCHED):
+        incident.status = Status.ACCEPTED
+        fields.append("status")
+    if fields:
+        incident.save(update_fields=fields)
+    _event(incident, EventKind.ACCEPTED, now, actor=user, unit=assignment.unit,
+           message=f"{assignment.unit.name} 已接警（{assignment.get_role_display()}）")
+    return assignment
+
+
+@transaction.atomic
+def decline(code: str, user: User, reason: str = "", now=None) -> Assignment | None:
+    now = now or clock.now()
+    incident = _lock_incident(code)
+    _require_open(incident)
+    assignment = _active_assignment_for(incident, user)
+    if assignment.status != AssignmentStatus.OFFERED:
+        raise Conflict("cannot_decline", "已接警，不能拒绝；如需支援请请求增援")
+    assignment.status = AssignmentStatus.DECLINED
+    assignment.finished_at = now
+    assignment.reason = reason[:200]
+    assignment.save(update_fields=["status", "finished_at", "reason"])
+    _free_unit(assignment)
+    _event(incident, EventKind.DECLINED, now, actor=user, unit=assignment.unit,
+           message=f"{assignment.unit.name} 拒绝：{reason or '未说明'}")
+    return _dispatch(incident, now, role=assignment.role)
+
+
+@transaction.atomic
+def arrive(code: str, user: User, now=None) -> Assignment:
+    now = now or clock.now()
+    incident = _lock_incident(code)
+    _require_open(incident)
+    assignment = _active_assignment_for(incident, user)
+    if assignment.status == AssignmentStatus.OFFERED:
+        raise Conflict("not_accepted", "请先接警再确认到场")
+    if assignment.status == AssignmentStatus.ARRIVED:
+        raise Conflict("already_arrived", "已确认到场")
+    assignment.status = AssignmentStatus.ARRIVED
+    assignment.arrived_at = now
+    assignment.save(update_fields=["status", "arrived_at"])
+    # Whoever reaches the scene first is the first unit on scene for the 3-minute clock.
+    if incident.arrived_at is None:
+        incident.arrived_at = now
+        incident.arrive_s = (now - incident.reported_at).total_seconds()
+    incident.status = Status.ON_SCENE
+    kind = EventKind.ARRIVED
+    if assignment.role == AssignmentRole.REINFORCEMENT:
+        kind = EventKind.REINFORCE_ARRIVED
+        if incident.reinforce_arrived_at is None:
+            incident.reinforce_arrived_at = now
+            incident.reinforce_s = (now - incident.reported_at).total_seconds()
+    incident.save(update_fields=["arrived_at", "arrive_s", "status", "reinforce_arrived_at",
+                                 "reinforce_s"])
+    _event(incident, kind, now, actor=user, unit=assignment.unit,
+           message=f"{assignment.unit.name} 已到场")
+    return assignment
+
+
+@transaction.atomic
+def request_reinforcement(code: str, user: User, note: str = "", now=None) -> Assignment | None:
+    now = now or clock.now()
+    incident = _lock_incident(code)
+    _require_open(incident)
+    assignment = _active_assignment_for(incident, user)
+    if assignment.status == AssignmentStatus.OFFERED:
+        raise Conflict("not_accepted", "请先接警再请求增援")
+    if incident.reinforce_requested_at is None:
+        incident.reinforce_requested_at = now
+        incident.save(update_fields=["reinforce_requested_at"])
+    _event(incident, EventKind.REINFORCE_REQUESTED, now, actor=user, unit=assignment.unit,
+           message=f"{assignment.unit.name} 请求增援：{note or '现场需要支援'}")
+    return _dispatch(incident, now, role=AssignmentRole.REINFORCEMENT)
+
+
+def _finish_assignments(incident: Incident, now) -> None:
+    for assignment in incident.assignments.select_for_update().filter(
+        status__in=ACTIVE_ASSIGNMENT
+    ):
+        was_offer = assignment.status == AssignmentStatus.OFFERED
+        assignment.status = AssignmentStatus.CANCELLED if was_offer else AssignmentStatus.DONE
+        assignment.finished_at = now
+        assignment.save(update_fields=["status", "finished_at"])
+        _free_unit(assignment)
+
+
+@transaction.atomic
+def resolve(code: str, user: User, *, outcome: str, note: str = "", valid: bool = True,
+            now=None) -> Incident:
+    """The unit on scene (or a commander in scope) closes the handling with an outcome."""
+    now = now or clock.now()
+    if outcome not in Outcome.values:
+        raise ServiceError("bad_outcome", "处置结果无效")
+    incident = _lock_incident(code)
+    _require_open(incident)
+    unit = None
+    if user.is_commander:
+        get_incident_for(user, code)  # in scope, or NotFound
+    else:
+        unit = _active_assignment_for(incident, user).unit
+    incident.status = Status.RESOLVED
+    incident.resolved_at = now
+    incident.outcome = outcome
+    incident.outcome_note = note[:2000]
+    incident.valid = bool(valid) and outcome not in (Outcome.FALSE_REPORT, Outcome.DUPLICATE)
+    incident.save(update_fields=["status", "resolved_at", "outcome", "outcome_note", "valid"])
+    _finish_assignments(incident, now)
+    _event(incident, EventKind.RESOLVED, now, actor=user, unit=unit,
+           message=f"处置完成：{Outcome(outcome).label}" + (f"。{note}" if note else ""),
+           data={"outcome": outcome, "valid": incident.valid})
+    # Duplicates linked to this one are resolved with it.
+    for dup in incident.duplicates.filter(status__in=OPEN_STATUSES):
+        _close_as_duplicate(dup, incident, now, user)
+    return incident
+
+
+@transaction.atomic
+def rate(code: str, user: User, rating: int, comment: str = "", now=None) -> Incident:
+    now = now or clock.now()
+    incident = _lock_incident(code)
+    if incident.reporter_id != user.pk:
+        raise NotFound("未找到该警情，或您无权查看")
+    if incident.status not in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict("not_resolved", "警情处置完成后才能评价")
+    if incident.rating is not None:
+        raise Conflict("already_rated", "您已评价过")
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ServiceError("bad_rating", "评分应为 1 到 5 星")
+    incident.rating = rating
+    incident.rating_comment = comment[:500]
+    incident.save(update_fields=["rating", "rating_comment"])
+    _event(incident, EventKind.RATED, now, actor=user, message=f"评价 {rating} 星 {comment}".strip())
+    return incident
+
+
+# --- timeouts, sweeping, manual control ---------------------------------------------------------
+
+
+@transaction.atomic
+def expire_offer(assignment_id: int, now=None) -> Assignment | None:
+    """An unanswered offer times out: free the unit and offer the next one. Idempotent."""
+    now = now or clock.now()
+    assignment = Assignment.objects.select_related("incident", "unit").filter(
+        pk=assignment_id).first()
+    if assignment is None:
+        return None
+    incident = _lock_incident(assignment.incident.code)
+    assignment = Assignment.objects.select_for_update().select_related("unit").get(pk=assignment_id)
+    if (assignment.status != AssignmentStatus.OFFERED or assignment.expires_at is None
+            or assignment.expires_at > now):
+        return None
+    assignment.status = AssignmentStatus.EXPIRED
+    assignment.finished_at = now
+    assignment.save(update_fields=["status", "finished_at"])
+    _free_unit(assignment)
+    _event(incident, EventKind.OFFER_EXPIRED, now, unit=assignment.unit,
+           message=f"{assignment.unit.name} 超时未接警，自动改派")
+    if not incident.is_open:
+        return None
+    return _dispatch(incident, now, role=assignment.role)
+
+
+def sweep(now=None) -> dict:
+    """Expire overdue offers and retry incidents still waiting for a unit.
+
+    Offer expiry is scheduled as a task per offer; this sweep is the safety net (a worker that
+    was down) and the retry for incidents that found no free unit.
+    """
+    now = now or clock.now()
+    expired = 0
+    for assignment_id in Assignment.objects.filter(
+        status=AssignmentStatus.OFFERED, expires_at__lte=now
+    ).values_list("pk", flat=True):
+        expire_offer(assignment_id, now)
+        expired += 1
+    retried = 0
+    waiting = Incident.objects.filter(status=Status.PENDING, duplicate_of__isnull=True).exclude(
+        assignments__status__in=ACTIVE_ASSIGNMENT
+    ).values_list("code", flat=True)[:200]
+    for code in waiting:
+        with transaction.atomic():
+            incident = _lock_incident(code)
+            if incident.status == Status.PENDING and not incident.assignments.filter(
+                status__in=ACTIVE_ASSIGNMENT
+            ).exists():
+                if _retry_dispatch(incident, now):
+                    retried += 1
+    return {"expired": expired, "retried": retried}
+
+
+def _retry_dispatch(incident: Incident, now) -> Assignment | None:
+    # A retry may offer again to units that timed out earlier: better than nobody.
+    for candidate in dispatch.candidates(incident, now=now, scope_path=_search_scope(incident)):
+        assignment = _offer(incident, candidate, now, role=AssignmentRole.PRIMARY)
+        if assignment is not None:
+            Incident.objects.filter(pk=incident.pk).update(status=Status.DISPATCHED)
+            _event(incident, EventKind.OFFERED, now, unit=candidate.unit,
+                   message=f"重新派警：{candidate.unit.name}（约 {candidate.distance_m / 1000:.1f} 公里）",
+                   data={"assignment": assignment.pk, "role": AssignmentRole.PRIMARY})
+            _schedule_expiry(assignment)
+            return assignment
+    return None
+
+
+def _require_commander(user: User, code: str) -> Incident:
+    if not user.is_commander:
+        raise Forbidden("只有指挥员可以执行此操作")
+    get_incident_for(user, code)
+    return _lock_incident(code)
+
+
+@transaction.atomic
+def redispatch(code: str, user: User, *, unit_id: int | None = None, reason: str = "",
+               now=None) -> Assignment | None:
+    """A commander takes the incident off its current unit and gives it to another (or the best)."""
+    now = now or clock.now()
+    incident = _require_commander(user, code)
+    _require_open(incident)
+    target = None
+    if unit_id is not None:
+        target = Unit.objects.filter(pk=unit_id).first()
+        root = orgs.scope_org(user) if not user.is_superuser else None
+        if target is None or (root is not None and not target.org_path.startswith(root.path)):
+            raise NotFound("未找到该警力单元，或不在您的辖区")
+        if not target.on_duty:
+            raise Conflict("unit_off_duty", f"{target.name} 不在岗")
+        if target.current_assignment_id is not None:
+            raise Conflict("unit_busy", f"{target.name} 正在处置其他警情")
+    for old in incident.assignments.select_for_update().filter(
+        role=AssignmentRole.PRIMARY, status__in=ACTIVE_ASSIGNMENT
+    ):
+        old.status = AssignmentStatus.CANCELLED
+        old.finished_at = now
+        old.save(update_fields=["status", "finished_at"])
+        _free_unit(old)
+    _event(incident, EventKind.REDISPATCHED, now, actor=user,
+           message=f"指挥员改派：{reason or '人工调度'}")
+    if target is None:
+        return _dispatch(incident, now, by=user)
+    distance = (haversine_m(incident.lng, incident.lat, target.lng, target.lat)
+                if target.lng is not None else 0)
+    candidate = dispatch.Candidate(target, distance, dispatch.eta_seconds(distance), False)
+    assignment = _offer(incident, candidate, now, role=AssignmentRole.PRIMARY, by=user,
+                        reason=reason)
+    if assignment is None:
+        raise Conflict("unit_busy", f"{target.name} 刚被派往其他警情")
+    if incident.status == Status.PENDING:
+        Incident.objects.filter(pk=incident.pk).update(status=Status.DISPATCHED)
+    _event(incident, EventKind.OFFERED, now, actor=user, unit=target,
+           message=f"人工派警：{target.name}", data={"assignment": assignment.pk})
+    _schedule_expiry(assignment)
+    return assignment
+
+
+def _close_as_duplicate(dup: Incident, into: Incident, now, user) -> None:
+    dup.status = Status.MERGED
+    dup.duplicate_of = into
+    dup.closed_at = now
+    dup.outcome = Outcome.DUPLICATE
+    dup.valid = False
+    dup.save(update_fields=["status", "duplicate_of", "closed_at", "outcome", "valid"])
+    _finish_assignments(dup, now)
+    _event(dup, EventKind.MERGED, now, actor=user, message=f"并入 {into.code}",
+           data={"into": into.code})
+
+
+@transaction.atomic
+def merge(code: str, into_code: str, user: User, now=None) -> Incident:
+    now = now or clock.now()
+    dup = _require_commander(user, code)
+    into = _require_commander(user, into_code)
+    if dup.pk == into.pk:
+        raise ServiceError("merge_self", "不能与自身合并")
+    _require_open(dup)
+    _close_as_duplicate(dup, into, now, user)
+    _event(into, EventKind.MERGED, now, actor=user, message=f"合并 {dup.code}",
+           data={"merged": dup.code})
+    return into
+
+
+@transaction.atomic
+def split(code: str, user: User, now=None) -> Assignment | None:
+    """Undo a duplicate link: the report becomes its own incident and is dispatched."""
+    now = now or clock.now()
+    incident = _require_commander(user, code)
+    if incident.duplicate_of_id is None:
+        raise Conflict("not_duplicate", "该警情不是疑似重复警情")
+    original = incident.duplicate_of
+    incident.duplicate_of = None
+    if incident.status == Status.MERGED:
+        incident.status = Status.PENDING
+        incident.closed_at = None
+        incident.outcome = ""
+        incident.valid = None
+    incident.save(update_fields=["duplicate_of", "status", "closed_at", "outcome", "valid"])
+    _event(incident, EventKind.SPLIT, now, actor=user, message=f"与 {original.code} 拆分，单独处置")
+    _event(original, EventKind.SPLIT, now, actor=user, message=f"{incident.code} 已拆分为独立警情")
+    return _dispatch(incident, now, by=user)
+
+
+# --- units --------------------------------------------------------------------------------------
+
+
+def _require_unit(user: User) -> Unit:
+    unit = unit_for_user(user)
+    if unit is None:
+        raise Forbidden("您的账号未配置为警力单元")
+    return unit
+
+
+def set_duty(user: User, on_duty: bool, now=None) -> Unit:
+    unit = _require_unit(user)
+    with transaction.atomic():
+        Unit.objects.filter(pk=unit.pk).update(on_duty=bool(on_duty))
+    unit.on_duty = bool(on_duty)
+    return unit
+
+
+def update_position(user: User, lng, lat, crs: str = "wgs84", now=None) -> Unit:
+    now = now or clock.now()
+    unit = _require_unit(user)
+    lng, lat = normalise_location(lng, lat, crs)
+    Unit.objects.filter(pk=unit.pk).update(lng=lng, lat=lat, position_at=now)
+    unit.lng, unit.lat, unit.position_at = lng, lat, now
+    return unit
+
+
+def create_unit(*, name: str, kind: str, org: OrgUnit, user: User | None = None,
+                members=()) -> Unit:
+    with transaction.atomic():
+        unit = Unit.objects.create(name=name, kind=kind, org=org, org_path=org.path, user=user)
+        if members:
+            unit.members.add(*members)
+    return unit
+
+
+def assignments_for(user: User):
+    unit = unit_for_user(user)
+    if unit is None:
+        return Assignment.objects.none()
+    return (
+        Assignment.objects.filter(unit=unit)
+        .select_related("incident", "incident__category", "incident__grid", "unit")
+        .order_by("-offered_at")
+    )

@@ -1,0 +1,69 @@
+"""The one WebSocket every page uses: /ws/live/.
+
+On connect the consumer joins the groups the user may hear (their user group, and for staff
+their scope org's group). The client sends {"since": <last event id>} after (re)connecting and
+receives every event it missed, scoped exactly like the REST lists, then live events. Clients
+drop events whose id they already have, so an event arriving twice is drawn once.
+"""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from pingan.incidents.models import IncidentEvent
+from pingan.incidents.services import incidents_for
+from pingan.orgs.services import scope_org
+
+from .publish import ALL_GROUP, event_message, org_group, user_group
+
+CATCH_UP_LIMIT = 500
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.user = user
+        self.groups_joined = await self._groups()
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    @database_sync_to_async
+    def _groups(self):
+        groups = [user_group(self.user.pk)]
+        if self.user.is_superuser:
+            groups.append(ALL_GROUP)
+        elif self.user.is_staff_role:
+            root = scope_org(self.user)
+            if root is not None:
+                groups.append(org_group(root.pk))
+        return groups
+
+    async def disconnect(self, code):
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return
+        since = content.get("since")
+        if isinstance(since, int) and since >= 0:
+            for message in await self._missed(since):
+                await self.send_json(message)
+            await self.send_json({"type": "caught_up"})
+
+    @database_sync_to_async
+    def _missed(self, since: int) -> list[dict]:
+        visible = incidents_for(self.user)
+        events = (
+            IncidentEvent.objects.filter(pk__gt=since, incident__in=visible.values("pk"))
+            .select_related("incident", "incident__category", "incident__grid", "incident__org",
+                            "incident__duplicate_of")
+            .order_by("pk")[:CATCH_UP_LIMIT]
+        )
+        return [event_message(e) for e in events]
+
+    async def push_event(self, message):
+        await self.send_json(message)

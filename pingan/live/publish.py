@@ -1,0 +1,78 @@
+"""Fan an incident timeline event out to the channel groups that should see it.
+
+Groups: `org.<id>` for every org unit above the incident (each board listens on its own scope
+root), `user.<id>` for the reporter and for the people of every unit ever offered the incident.
+One event is one message; its id is the sequence number a reconnecting page catches up from.
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from pingan.incidents.models import IncidentEvent
+from pingan.incidents.snapshot import incident_snapshot
+
+log = logging.getLogger(__name__)
+
+
+def org_group(org_id) -> str:
+    return f"org.{org_id}"
+
+
+def user_group(user_id) -> str:
+    return f"user.{user_id}"
+
+
+ALL_GROUP = "org.all"
+
+
+def event_message(event: IncidentEvent) -> dict:
+    incident = event.incident
+    return {
+        "type": "push.event",
+        "id": event.pk,
+        "kind": event.kind,
+        "kind_label": event.get_kind_display(),
+        "message": event.message,
+        "at": event.at.isoformat(),
+        "incident": incident_snapshot(incident),
+    }
+
+
+def audience(event: IncidentEvent) -> tuple[set[str], set[int]]:
+    """(org groups, user ids) that may see this event."""
+    incident = event.incident
+    groups = {ALL_GROUP}
+    if incident.org_id:
+        groups.update(org_group(i) for i in incident.org.ancestor_ids())
+    user_ids = set()
+    if incident.reporter_id:
+        user_ids.add(incident.reporter_id)
+    for assignment in incident.assignments.select_related("unit"):
+        if assignment.unit.user_id:
+            user_ids.add(assignment.unit.user_id)
+        user_ids.update(assignment.unit.members.values_list("pk", flat=True))
+    return groups, user_ids
+
+
+def publish_event(event_id: int) -> None:
+    event = (
+        IncidentEvent.objects.select_related(
+            "incident", "incident__category", "incident__grid", "incident__org",
+            "incident__duplicate_of",
+        ).filter(pk=event_id).first()
+    )
+    if event is None:
+        return
+    message = event_message(event)
+    groups, user_ids = audience(event)
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    send = async_to_sync(layer.group_send)
+    try:
+        for group in sorted(groups) + [user_group(u) for u in sorted(user_ids)]:
+            send(group, message)
+    except Exception:  # a push failure must never fail the committed state change
+        log.exception("live push of event %s failed", event_id)

@@ -1,0 +1,255 @@
+"""Jurisdiction state changes and look-ups: org tree, grid import, the grid index, 1-3-5 targets."""
+
+import math
+from dataclasses import dataclass
+
+import shapely
+from django.db import transaction
+from django.db.models import F
+
+from pingan.accounts.models import Role, User
+from pingan.geo.geojson import GridFeature, features_to_feature_collection, parse_grid_features
+from pingan.geo.index import CachedGridIndex, GridIndex, Location
+
+from .models import ALLOWED_PARENTS, Grid, GridKind, GridVersion, OrgKind, OrgUnit, SlaPolicy
+
+
+class OrgError(ValueError):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- org tree -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_org(*, code: str, name: str, kind: str, parent: OrgUnit | None = None,
+               division_code: str = "") -> OrgUnit:
+    parent_kind = parent.kind if parent else None
+    if parent_kind not in ALLOWED_PARENTS[OrgKind(kind)]:
+        raise OrgError("bad_parent", f"{OrgKind(kind).label}不能隶属于{parent or '（无上级）'}")
+    org = OrgUnit.objects.create(code=code, name=name, kind=kind, parent=parent, path="",
+                                 division_code=division_code)
+    org.path = f"{parent.path if parent else '/'}{org.pk}/"
+    org.save(update_fields=["path"])
+    return org
+
+
+def station_of(org: OrgUnit) -> OrgUnit:
+    """The police station an office belongs to (or the unit itself above station level)."""
+    if org.kind in {OrgKind.POLICE_OFFICE, OrgKind.JOINT_STATION} and org.parent_id:
+        parent = org.parent
+        if parent.kind == OrgKind.STATION:
+            return parent
+    return org
+
+
+def scope_org(user: User) -> OrgUnit | None:
+    """The org subtree a staff user may see.
+
+    Officers and auxiliaries at a police office see their whole station: colleagues cover each
+    other's grids when dispatch sends the nearest free unit. Commanders see their own unit's tree.
+    """
+    if user.org_id is None or not user.is_staff_role:
+        return None
+    if user.is_commander:
+        return user.org
+    return station_of(user.org)
+
+
+def visible_orgs(user: User):
+    if user.is_superuser:
+        return OrgUnit.objects.all()
+    root = scope_org(user)
+    if root is None:
+        return OrgUnit.objects.none()
+    return root.subtree()
+
+
+def county_of(org: OrgUnit) -> OrgUnit:
+    ids = org.ancestor_ids()
+    county = OrgUnit.objects.filter(pk__in=ids, kind=OrgKind.COUNTY_BUREAU).first()
+    return county or org
+
+
+# --- grids --------------------------------------------------------------------------------------
+
+
+def bump_grid_version() -> None:
+    updated = GridVersion.objects.filter(pk=1).update(version=F("version") + 1)
+    if not updated:
+        GridVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+    transaction.on_commit(grid_index.invalidate)
+
+
+def _current_grid_version():
+    row = GridVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+    return row or 0
+
+
+def _load_grids():
+    for pk, wkb in Grid.objects.values_list("pk", "boundary").iterator(chunk_size=2000):
+        yield pk, shapely.from_wkb(bytes(wkb))
+
+
+grid_index = CachedGridIndex(_current_grid_version, _load_grids)
+
+
+def locate(lng: float, lat: float) -> Location | None:
+    """WGS-84 point → grid: inside one, or the nearest one flagged as outside."""
+    return grid_index.get().locate(lng, lat)
+
+
+def current_index() -> GridIndex:
+    return grid_index.get()
+
+
+def _geometry_fields(geometry) -> dict:
+    centroid = geometry.representative_point()
+    # Area in km² from degrees with a local scale: good to a percent at county size.
+    lat_scale = 111.32
+    lng_scale = 111.32 * math.cos(math.radians(centroid.y))
+    return {
+        "boundary": shapely.to_wkb(geometry),
+        "centroid_lng": centroid.x,
+        "centroid_lat": centroid.y,
+        "area_km2": round(geometry.area * lat_scale * lng_scale, 4),
+    }
+
+
+@transaction.atomic
+def save_grid(*, code: str, name: str, kind: str, org: OrgUnit, geometry,
+              division_code: str = "", officer: User | None = None) -> Grid:
+    grid, _ = Grid.objects.update_or_create(
+        code=code,
+        defaults={"name": name, "kind": kind, "org": org, "division_code": division_code,
+                  "officer": officer, **_geometry_fields(geometry)},
+    )
+    bump_grid_version()
+    return grid
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+@transaction.atomic
+def import_grids(source, *, org: OrgUnit, crs: str = "wgs84") -> ImportResult:
+    """Import a GeoJSON FeatureCollection of grids: all features or none.
+
+    A feature may name its org by `org_code` (must lie in `org`'s subtree); otherwise grids go to
+    `org`. Existing grids (same code) have their boundary, name and kind replaced.
+    """
+    features: list[GridFeature] = parse_grid_features(source, crs=crs)
+    orgs_by_code = {o.code: o for o in org.subtree()}
+    created = updated = 0
+    for index, feature in enumerate(features, start=1):
+        target = org
+        org_code = feature.properties.get("org_code")
+        if org_code:
+            target = orgs_by_code.get(str(org_code))
+            if target is None:
+                raise OrgError(
+                    "unknown_org",
+                    f"第 {index} 个要素（code={feature.code}）的 org_code={org_code} 不在本单位辖区内",
+                )
+        _, was_created = Grid.objects.update_or_create(
+            code=feature.code,
+            defaults={
+                "name": feature.name, "kind": feature.kind, "org": target,
+                "division_code": str(feature.properties.get("division_code") or "")[:12],
+                **_geometry_fields(feature.geometry),
+            },
+        )
+        created += was_created
+        updated += not was_created
+    bump_grid_version()
+    return ImportResult(created=created, updated=updated)
+
+
+def grids_geojson(grids) -> dict:
+    return features_to_feature_collection(
+        {
+            "geometry": grid.geometry,
+            "properties": {
+                "code": grid.code, "name": grid.name, "kind": grid.kind,
+                "org_code": grid.org.code, "org": grid.org.name,
+                "officer": grid.officer.label if grid.officer else None,
+            },
+        }
+        for grid in grids
+    )
+
+
+def assign_grid_staff(grid: Grid, *, officer: User | None = None,
+                      auxiliaries: list[User] = (), grid_workers: list[User] = ()) -> None:
+    with transaction.atomic():
+        for user, role in [(officer, Role.OFFICER)] + [(u, Role.AUXILIARY) for u in auxiliaries] + [
+            (u, Role.GRID_WORKER) for u in grid_workers
+        ]:
+            if user is not None and user.role != role:
+                raise OrgError("wrong_role", f"{user.label} 的角色不是{Role(role).label}")
+        if officer is not None:
+            grid.officer = officer
+            grid.save(update_fields=["officer"])
+        if auxiliaries:
+            grid.auxiliaries.add(*auxiliaries)
+        if grid_workers:
+            grid.grid_workers.add(*grid_workers)
+
+
+# --- 1-3-5 targets ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Targets:
+    accept_seconds: int = 60
+    arrive_seconds: int = 180
+    reinforce_seconds: int = 300
+
+
+def targets_for(org: OrgUnit | None, grid_kind: str | None = None) -> Targets:
+    """The nearest SLA policy up the tree; rural grids use the rural overrides when set."""
+    if org is None:
+        return Targets()
+    ids = org.ancestor_ids()
+    policies = {p.org_id: p for p in SlaPolicy.objects.filter(org_id__in=ids)}
+    for org_id in reversed(ids):
+        policy = policies.get(org_id)
+        if policy is None:
+            continue
+        rural = grid_kind in {GridKind.RURAL_VILLAGE, GridKind.SCENIC_AREA}
+        return Targets(
+            accept_seconds=policy.accept_seconds,
+            arrive_seconds=(policy.rural_arrive_seconds if rural and policy.rural_arrive_seconds
+                            else policy.arrive_seconds),
+            reinforce_seconds=(policy.rural_reinforce_seconds
+                               if rural and policy.rural_reinforce_seconds
+                               else policy.reinforce_seconds),
+        )
+    return Targets()
+
+
+_outline_cache: dict = {}
+
+
+def public_grid_outlines(limit: int = 2000) -> dict | None:
+    """Grid outlines with code and name only, for the citizen's map (village boundaries are
+    public). Cached per grid version; None above `limit` grids, where a phone should not load
+    them all."""
+    version = _current_grid_version()
+    if _outline_cache.get("version") != version:
+        grids = list(Grid.objects.only("code", "name", "boundary")[: limit + 1])
+        outlines = None
+        if len(grids) <= limit:
+            outlines = features_to_feature_collection(
+                {"geometry": g.geometry.simplify(0.0005),
+                 "properties": {"code": g.code, "name": g.name}}
+                for g in grids
+            )
+        _outline_cache.update(version=version, outlines=outlines)
+    return _outline_cache["outlines"]

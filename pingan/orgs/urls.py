@@ -1,0 +1,5 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("console/grids/import/", views.grid_import, name="console-grid-import")]

@@ -1,0 +1,75 @@
+/* pingan page helpers: CSRF for htmx, live push with catch-up, 1-3-5 clocks. */
+(function () {
+  "use strict";
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  document.body.addEventListener("htmx:configRequest", function (e) {
+    if (csrf) e.detail.headers["X-CSRFToken"] = csrf.content;
+  });
+
+  // --- live push: one socket, {since} on every (re)connect, events drawn once -----------------
+  var handlers = [];
+  var seen = new Set();
+  var last = Number(document.body.dataset.liveSince || 0);
+  var backoff = 500;
+  var statusEl = document.getElementById("live-status");
+
+  function setStatus(state) {
+    if (!statusEl) return;
+    statusEl.className = "live-status " + state;
+    statusEl.title = state === "online" ? "实时连接正常" : "连接中断，正在重连…";
+  }
+
+  function deliver(msg) {
+    if (seen.has(msg.id)) return;
+    seen.add(msg.id);
+    if (seen.size > 5000) seen = new Set(Array.from(seen).slice(-2500));
+    if (msg.id > last) last = msg.id;
+    handlers.forEach(function (fn) {
+      try { fn(msg); } catch (err) { console.error(err); }
+    });
+  }
+
+  function connect() {
+    if (!window.WebSocket || !document.body.dataset.live) return;
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/live/");
+    ws.onopen = function () {
+      backoff = 500;
+      setStatus("online");
+      ws.send(JSON.stringify({ since: last }));
+    };
+    ws.onmessage = function (e) {
+      var msg = JSON.parse(e.data);
+      if (msg.type === "push.event") deliver(msg);
+    };
+    ws.onclose = function () {
+      setStatus("offline");
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    };
+  }
+
+  // --- clocks: elements with data-since (ISO) count up; data-target marks overdue ------------
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-clock-start]").forEach(function (el) {
+      var start = Date.parse(el.dataset.clockStart);
+      var end = el.dataset.clockEnd ? Date.parse(el.dataset.clockEnd) : now;
+      var s = Math.max(0, Math.floor((end - start) / 1000));
+      var target = Number(el.dataset.target || 0);
+      el.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+      el.classList.toggle("late", target > 0 && s > target);
+      el.classList.toggle("ok", target > 0 && s <= target && !!el.dataset.clockEnd);
+    });
+  }
+  setInterval(tick, 1000);
+
+  window.Pingan = {
+    onEvent: function (fn) { handlers.push(fn); },
+    refresh: function (url, target, swap) {
+      return htmx.ajax("GET", url, { target: target, swap: swap || "outerHTML" });
+    },
+    tick: tick,
+  };
+  document.addEventListener("DOMContentLoaded", function () { tick(); connect(); });
+  if (document.readyState !== "loading") { tick(); connect(); }
+})();
