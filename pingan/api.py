@@ -7,30 +7,26 @@ import logging
 
 from django.http import Http404
 from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.parser import Parser
 
 from pingan.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
 
-class StrictParser(Parser):
-    """Malformed JSON is the client's mistake: answer 400 with our shape, not a 500."""
+class ChineseJSONRenderer(JSONRenderer):
+    """UTF-8 text instead of \\u escapes: a third smaller for Chinese, readable in logs."""
 
-    def parse_body(self, request):
-        try:
-            return super().parse_body(request)
-        except ValueError as exc:
-            raise ServiceError("malformed_json", "请求体不是有效的 JSON") from exc
+    json_dumps_params = {"ensure_ascii": False}
 
 
 api = NinjaAPI(
+    renderer=ChineseJSONRenderer(),
     title="pingan 平安 API",
     version="1.0",
     description="社区与农村警务平台接口。错误统一为 {\"error\": {\"code\", \"message\"}}。",
     urls_namespace="api",
-    parser=StrictParser(),
 )
 
 
@@ -73,8 +69,13 @@ def on_404(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    codes = {403: ("forbidden", "您无权执行此操作"), 405: ("method_not_allowed", "不支持的请求方法")}
-    code, message = codes.get(exc.status_code, ("http_error", str(exc)))
+    codes = {
+        # django-ninja raises HttpError(400) when the body is not parseable JSON.
+        400: ("malformed_json", "请求体不是有效的 JSON"),
+        403: ("forbidden", "您无权执行此操作"),
+        405: ("method_not_allowed", "不支持的请求方法"),
+    }
+    code, message = codes.get(exc.status_code, ("http_error", "请求无法处理"))
     return error_response(request, exc.status_code, code, message)
 
 

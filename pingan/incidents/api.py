@@ -14,7 +14,7 @@ from pingan.orgs.services import visible_orgs
 
 from . import queries, services
 from .models import Assignment, Category, Outcome, Source, Status, Unit
-from .snapshot import assignment_dict, incident_snapshot
+from .snapshot import assignment_dict, incident_snapshot, iso
 
 router = Router(tags=["incidents"])
 units_router = Router(tags=["units"])
@@ -121,7 +121,7 @@ def detail(incident, user) -> dict:
     body = incident_snapshot(incident)
     events = incident.events.select_related("actor", "unit").order_by("pk")
     body["timeline"] = [
-        {"id": e.pk, "at": e.at.isoformat(), "kind": e.kind, "label": e.get_kind_display(),
+        {"id": e.pk, "at": iso(e.at), "kind": e.kind, "label": e.get_kind_display(),
          "message": e.message, "unit": e.unit.name if e.unit_id else None}
         for e in events
     ]

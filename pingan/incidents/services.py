@@ -379,6 +379,12 @@ def _active_assignment_for(incident: Incident, user: User) -> Assignment:
     return assignment
 
 
+def _lock_visible(code: str, user: User) -> Incident:
+    """Lock an incident the user may see; NotFound alike for missing and out of scope."""
+    get_incident_for(user, code)
+    return _lock_incident(code)
+
+
 def _lock_incident(incident_or_code) -> Incident:
     code = incident_or_code.code if isinstance(incident_or_code, Incident) else incident_or_code
     return Incident.objects.select_for_update().select_related("category", "grid", "org").get(
@@ -394,7 +400,7 @@ def _require_open(incident: Incident) -> None:
 @transaction.atomic
 def accept(code: str, user: User, now=None) -> Assignment:
     now = now or clock.now()
-    incident = _lock_incident(code)
+    incident = _lock_visible(code, user)
     _require_open(incident)
     assignment = _active_assignment_for(incident, user)
     if assignment.status != AssignmentStatus.OFFERED:
@@ -422,7 +428,7 @@ def accept(code: str, user: User, now=None) -> Assignment:
 @transaction.atomic
 def decline(code: str, user: User, reason: str = "", now=None) -> Assignment | None:
     now = now or clock.now()
-    incident = _lock_incident(code)
+    incident = _lock_visible(code, user)
     _require_open(incident)
     assignment = _active_assignment_for(incident, user)
     if assignment.status != AssignmentStatus.OFFERED:
@@ -440,7 +446,7 @@ def decline(code: str, user: User, reason: str = "", now=None) -> Assignment | N
 @transaction.atomic
 def arrive(code: str, user: User, now=None) -> Assignment:
     now = now or clock.now()
-    incident = _lock_incident(code)
+    incident = _lock_visible(code, user)
     _require_open(incident)
     assignment = _active_assignment_for(incident, user)
     if assignment.status == AssignmentStatus.OFFERED:
@@ -471,7 +477,7 @@ def arrive(code: str, user: User, now=None) -> Assignment:
 @transaction.atomic
 def request_reinforcement(code: str, user: User, note: str = "", now=None) -> Assignment | None:
     now = now or clock.now()
-    incident = _lock_incident(code)
+    incident = _lock_visible(code, user)
     _require_open(incident)
     assignment = _active_assignment_for(incident, user)
     if assignment.status == AssignmentStatus.OFFERED:
@@ -502,12 +508,10 @@ def resolve(code: str, user: User, *, outcome: str, note: str = "", valid: bool 
     now = now or clock.now()
     if outcome not in Outcome.values:
         raise ServiceError("bad_outcome", "处置结果无效")
-    incident = _lock_incident(code)
+    incident = _lock_visible(code, user)
     _require_open(incident)
     unit = None
-    if user.is_commander:
-        get_incident_for(user, code)  # in scope, or NotFound
-    else:
+    if not user.is_commander:
         unit = _active_assignment_for(incident, user).unit
     incident.status = Status.RESOLVED
     incident.resolved_at = now

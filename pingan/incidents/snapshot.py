@@ -5,7 +5,7 @@ from django.utils import timezone
 from .models import ACTIVE_ASSIGNMENT, Incident
 
 
-def _iso(value):
+def iso(value):
     return timezone.localtime(value).isoformat() if value else None
 
 
@@ -22,7 +22,7 @@ def sla_status(incident: Incident) -> dict:
         elapsed = _elapsed(start_at, done_at)
         if done_at is None:
             return {"elapsed_s": None, "target_s": target, "state": "running",
-                    "deadline": _iso(start_at + timezone.timedelta(seconds=target))}
+                    "deadline": iso(start_at + timezone.timedelta(seconds=target))}
         return {"elapsed_s": elapsed, "target_s": target,
                 "state": "met" if elapsed <= target else "missed"}
 
@@ -43,10 +43,10 @@ def assignment_dict(assignment) -> dict:
         "role": assignment.role,
         "status": assignment.status,
         "status_label": assignment.get_status_display(),
-        "offered_at": _iso(assignment.offered_at),
-        "expires_at": _iso(assignment.expires_at),
-        "accepted_at": _iso(assignment.accepted_at),
-        "arrived_at": _iso(assignment.arrived_at),
+        "offered_at": iso(assignment.offered_at),
+        "expires_at": iso(assignment.expires_at),
+        "accepted_at": iso(assignment.accepted_at),
+        "arrived_at": iso(assignment.arrived_at),
         "eta_seconds": assignment.eta_seconds,
         "distance_m": round(assignment.distance_m) if assignment.distance_m is not None else None,
     }
@@ -74,12 +74,12 @@ def incident_snapshot(incident: Incident, assignments=None) -> dict:
         "duplicate_of": incident.duplicate_of.code if incident.duplicate_of_id else None,
         "valid": incident.valid,
         "outcome": incident.outcome or None,
-        "reported_at": _iso(incident.reported_at),
-        "accepted_at": _iso(incident.accepted_at),
-        "arrived_at": _iso(incident.arrived_at),
-        "reinforce_requested_at": _iso(incident.reinforce_requested_at),
-        "reinforce_arrived_at": _iso(incident.reinforce_arrived_at),
-        "resolved_at": _iso(incident.resolved_at),
+        "reported_at": iso(incident.reported_at),
+        "accepted_at": iso(incident.accepted_at),
+        "arrived_at": iso(incident.arrived_at),
+        "reinforce_requested_at": iso(incident.reinforce_requested_at),
+        "reinforce_arrived_at": iso(incident.reinforce_arrived_at),
+        "resolved_at": iso(incident.resolved_at),
         "rating": incident.rating,
         "sla": sla_status(incident),
         "assignment": assignment_dict(active[0]) if active else None,

@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from pingan.incidents.models import IncidentEvent
-from pingan.incidents.snapshot import incident_snapshot
+from pingan.incidents.snapshot import incident_snapshot, iso
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def event_message(event: IncidentEvent) -> dict:
         "kind": event.kind,
         "kind_label": event.get_kind_display(),
         "message": event.message,
-        "at": event.at.isoformat(),
+        "at": iso(event.at),
         "incident": incident_snapshot(incident),
     }
 
