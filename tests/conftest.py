@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from pingan.accounts.models import Role, User
 from pingan.accounts.services import issue_token
-from pingan.incidents.models import Unit, UnitKind
+from pingan.incidents.categories import ensure_default_categories
+from pingan.incidents.models import Category, Unit, UnitKind
 from pingan.incidents.services import create_unit
 from pingan.orgs import services as orgs
 from pingan.orgs.models import OrgKind
@@ -57,8 +58,16 @@ def make_user(username, role, org=None, **extra):
                                     display_name=extra.pop("display_name", username), **extra)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_grid_index():
+    # Each test starts with an index check, as a new process would.
+    orgs.grid_index.invalidate()
+
+
 @pytest.fixture
 def world(db):
+    # Transactional tests flush the tables the data migration filled.
+    ensure_default_categories(Category)
     city = orgs.create_org(code="360800", name="示范市公安局", kind=OrgKind.CITY_BUREAU)
     county = orgs.create_org(code="360827", name="平安县公安局", kind=OrgKind.COUNTY_BUREAU,
                              parent=city)

@@ -21,7 +21,7 @@ from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.geo.crs import UnknownCRS, to_wgs84, validate_lnglat
 from pingan.geo.distance import haversine_m
 from pingan.orgs import services as orgs
-from pingan.orgs.models import Grid, OrgUnit
+from pingan.orgs.models import OrgUnit
 
 from . import dispatch
 from .models import (
@@ -264,12 +264,11 @@ def report(*, category_code: str, description: str, lng, lat, crs: str = "wgs84"
     lng, lat = normalise_location(lng, lat, crs)
     checked_photos = check_photos(list(photos))
     is_anonymous = anonymous or reporter is None or not reporter.is_authenticated
-    location = orgs.locate(lng, lat)
+    grid, location = orgs.locate_grid(lng, lat)
 
     with transaction.atomic():
         if reporter is None or not reporter.is_authenticated:
             check_anonymous_quota(client_key or "unknown", now)
-        grid = Grid.objects.select_related("org").get(pk=location.grid_id) if location else None
         org = grid.org if grid else None
         targets = orgs.targets_for(org, grid.kind if grid else None)
         duplicate_of = find_duplicate(category, lng, lat, now)

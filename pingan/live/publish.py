@@ -10,8 +10,10 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from pingan.accounts.models import User
 from pingan.incidents.models import IncidentEvent
 from pingan.incidents.snapshot import incident_snapshot, iso
+from pingan.orgs.services import scope_org
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +43,15 @@ def event_message(event: IncidentEvent) -> dict:
 
 
 def audience(event: IncidentEvent) -> tuple[set[str], set[int]]:
-    """(org groups, user ids) that may see this event."""
+    """(org groups, user ids) that should hear this event, each listener exactly once.
+
+    A staff member whose scope already covers the incident hears it through their org group,
+    so they are left out of the per-user sends; superusers hear everything through ALL_GROUP.
+    """
     incident = event.incident
     groups = {ALL_GROUP}
-    if incident.org_id:
-        groups.update(org_group(i) for i in incident.org.ancestor_ids())
+    ancestors = set(incident.org.ancestor_ids()) if incident.org_id else set()
+    groups.update(org_group(i) for i in ancestors)
     user_ids = set()
     if incident.reporter_id:
         user_ids.add(incident.reporter_id)
@@ -53,7 +59,15 @@ def audience(event: IncidentEvent) -> tuple[set[str], set[int]]:
         if assignment.unit.user_id:
             user_ids.add(assignment.unit.user_id)
         user_ids.update(assignment.unit.members.values_list("pk", flat=True))
-    return groups, user_ids
+    listeners = set()
+    for user in User.objects.filter(pk__in=user_ids).select_related("org", "org__parent"):
+        if user.is_superuser:
+            continue
+        root = scope_org(user)
+        if root is not None and root.pk in ancestors:
+            continue
+        listeners.add(user.pk)
+    return groups, listeners
 
 
 def publish_event(event_id: int) -> None:

@@ -1,6 +1,7 @@
 """Jurisdiction state changes and look-ups: org tree, grid import, the grid index, 1-3-5 targets."""
 
 import math
+import secrets
 from dataclasses import dataclass
 
 import shapely
@@ -80,7 +81,14 @@ def county_of(org: OrgUnit) -> OrgUnit:
 def bump_grid_version() -> None:
     updated = GridVersion.objects.filter(pk=1).update(version=F("version") + 1)
     if not updated:
-        GridVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+        # A fresh counter starts at a random value: after a restore or a flush, a process
+        # still holding an index labelled "1" must not mistake new grids for its old ones.
+        GridVersion.objects.get_or_create(
+            pk=1, defaults={"version": secrets.randbelow(2**40) + 1}
+        )
+    # Check at once in this process (its next lookup may be in this very transaction), and
+    # again after commit, when other readers can see the change.
+    grid_index.invalidate()
     transaction.on_commit(grid_index.invalidate)
 
 
@@ -100,6 +108,19 @@ grid_index = CachedGridIndex(_current_grid_version, _load_grids)
 def locate(lng: float, lat: float) -> Location | None:
     """WGS-84 point → grid: inside one, or the nearest one flagged as outside."""
     return grid_index.get().locate(lng, lat)
+
+
+def locate_grid(lng: float, lat: float) -> tuple[Grid | None, Location | None]:
+    """Point → Grid row. If the index names a grid that no longer exists (deleted since this
+    process built its index), rebuild synchronously and look again."""
+    for attempt in range(2):
+        location = (grid_index.refresh() if attempt else grid_index.get()).locate(lng, lat)
+        if location is None:
+            return None, None
+        grid = Grid.objects.select_related("org").filter(pk=location.grid_id).first()
+        if grid is not None:
+            return grid, location
+    return None, None
 
 
 def current_index() -> GridIndex:
