@@ -1,4 +1,4 @@
-"""Background work for incidents: offer expiry and the periodic sweep."""
+"""Background work for incidents: offer expiry (the periodic sweep runs in core.background)."""
 
 from django_tasks import task
 
@@ -9,7 +9,3 @@ from . import services
 def expire_offer(assignment_id: int) -> None:
     services.expire_offer(assignment_id)
 
-
-@task()
-def sweep() -> dict:
-    return services.sweep()

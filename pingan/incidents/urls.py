@@ -15,6 +15,7 @@ urlpatterns = [
     path("unit/incidents/<str:code>/<str:action>/", views.unit_action, name="unit-action"),
     path("console/", views.board, name="console-board"),
     path("console/compliance/", views.compliance, name="console-compliance"),
+    path("console/incidents/", views.console_incidents, name="console-incidents"),
     path("console/incidents/<str:code>/", views.console_incident, name="console-incident"),
     path("console/incidents/<str:code>/row/", views.board_row, name="console-row"),
     path("console/incidents/<str:code>/<str:action>/", views.console_action,

@@ -325,3 +325,52 @@ def compliance(request):
     total = queries.compliance(qs.exclude(org__isnull=True).filter(), "org")
     return render(request, "incidents/compliance.html",
                   {"rows": rows, "group": group, "org_rows": total})
+
+
+@login_required
+def console_incidents(request):
+    """Searchable history for the console: filters by status, category, grid, dates, text."""
+    _commander_required(request)
+    from datetime import datetime, time
+
+    from django.core.paginator import Paginator
+    from django.utils import timezone
+
+    from .models import Category, Status
+
+    params = request.GET
+    errors = []
+
+    def parse_day(name, end=False):
+        raw = params.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            day = datetime.strptime(raw, "%Y-%m-%d").date()
+        except ValueError:
+            errors.append(f"日期格式应为 年-月-日，例如 2026-11-23（{raw}）")
+            return None
+        moment = datetime.combine(day, time.max if end else time.min)
+        return timezone.make_aware(moment)
+
+    status = params.get("status") or None
+    if status and status not in Status.values:
+        errors.append("状态无效")
+        status = None
+    category = params.get("category") or None
+    if category and not (category.isdigit() and len(category) == 6):
+        errors.append("类别无效")
+        category = None
+    qs = queries.filter_incidents(
+        services.incidents_for(request.user), status=status, category=category,
+        grid=params.get("grid") or None, since=parse_day("since"),
+        until=parse_day("until", end=True), q=(params.get("q") or "")[:100] or None,
+    ).order_by("-reported_at")
+    page = Paginator(qs, 50).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    return render(request, "incidents/console_incidents.html", {
+        "page": page, "errors": errors, "statuses": Status.choices,
+        "categories": Category.objects.filter(level__lte=2, active=True).order_by("code"),
+        "params": params, "query": query.urlencode(),
+    }, status=400 if errors else 200)

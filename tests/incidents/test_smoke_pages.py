@@ -25,3 +25,22 @@ def test_pages(world):
     code = Incident.objects.first().code
     r = c.get(f"/console/incidents/{code}/"); assert r.status_code == 200, r.content[:3000]
     r = c.get(f"/console/incidents/{code}/row/"); assert r.status_code == 200, r.content[:3000]
+
+
+def test_console_incident_search(world):
+    from tests.incidents.helpers import GB1_CENTER, report_at
+
+    a = report_at().incident
+    report_at(GB1_CENTER, category="050100")
+    c = Client()
+    c.force_login(world.commander)
+    page = c.get("/console/incidents/?category=020100")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert a.code in text and "共 1 起" in text
+    assert "共 2 起" in c.get("/console/incidents/").content.decode()
+    bad = c.get("/console/incidents/?since=yesterday&status=nope")
+    assert bad.status_code == 400
+    assert "日期格式" in bad.content.decode()
+    c.force_login(world.chief_a)
+    assert "共 1 起" in c.get("/console/incidents/").content.decode()
