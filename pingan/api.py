@@ -1,14 +1,14 @@
 """The NinjaAPI: mounts each app's router, and turns every error into one JSON shape:
 
-    {"error": {"code": "machine_readable", "message": "中文说明", "details": [...]}}
+{"error": {"code": "machine_readable", "message": "中文说明", "details": [...]}}
 """
 
 import logging
 
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.renderers import JSONRenderer
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
 
 from pingan.core.errors import ServiceError
 
@@ -25,7 +25,7 @@ api = NinjaAPI(
     renderer=ChineseJSONRenderer(),
     title="pingan 平安 API",
     version="1.0",
-    description="社区与农村警务平台接口。错误统一为 {\"error\": {\"code\", \"message\"}}。",
+    description='社区与农村警务平台接口。错误统一为 {"error": {"code", "message"}}。',
     urls_namespace="api",
 )
 

@@ -45,8 +45,15 @@ def _run_server(host: str, port: int, workers: int, background: bool, simulate: 
 
         bg.start(stop, simulate_rate=simulate)
     try:
-        uvicorn.run("pingan.asgi:application", host=host, port=port, workers=workers,
-                    lifespan="off", log_level="warning", proxy_headers=True)
+        uvicorn.run(
+            "pingan.asgi:application",
+            host=host,
+            port=port,
+            workers=workers,
+            lifespan="off",
+            log_level="warning",
+            proxy_headers=True,
+        )
     finally:
         stop.set()
 
@@ -74,8 +81,10 @@ def cmd_serve(args) -> None:
         _run_server(args.host, args.port, workers, False, 0)
     else:
         if args.workers and args.workers > 1:
-            print("REDIS_URL is not set: live push needs one process; serving with 1 worker.",
-                  file=sys.stderr)
+            print(
+                "REDIS_URL is not set: live push needs one process; serving with 1 worker.",
+                file=sys.stderr,
+            )
         _run_server(args.host, args.port, 1, True, 0)
 
 

@@ -7,6 +7,7 @@ task queue. Set DATABASE_URL for PostgreSQL and REDIS_URL for Redis (channels, c
 import secrets
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -196,6 +197,10 @@ MAP_TILE_URL = env_str("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
 # The datum of the tiles, so a click on the map is read correctly (AMap tiles are GCJ-02).
 MAP_TILE_CRS = env_str("MAP_TILE_CRS", "wgs84")
+
+# WhiteNoise reads files synchronously; under ASGI Django warns once per static response.
+# Static files are small and cached by browsers, so the thread hop is acceptable.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
 
 LOGGING = {
     "version": 1,

@@ -54,8 +54,14 @@ class World:
 
 
 def make_user(username, role, org=None, **extra):
-    return User.objects.create_user(username=username, password=PASSWORD, role=role, org=org,
-                                    display_name=extra.pop("display_name", username), **extra)
+    return User.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        role=role,
+        org=org,
+        display_name=extra.pop("display_name", username),
+        **extra,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -69,14 +75,17 @@ def world(db):
     # Transactional tests flush the tables the data migration filled.
     ensure_default_categories(Category)
     city = orgs.create_org(code="360800", name="示范市公安局", kind=OrgKind.CITY_BUREAU)
-    county = orgs.create_org(code="360827", name="平安县公安局", kind=OrgKind.COUNTY_BUREAU,
-                             parent=city)
+    county = orgs.create_org(
+        code="360827", name="平安县公安局", kind=OrgKind.COUNTY_BUREAU, parent=city
+    )
     station_a = orgs.create_org(code="S-A", name="城关派出所", kind=OrgKind.STATION, parent=county)
-    office_a = orgs.create_org(code="O-A1", name="东门警务室", kind=OrgKind.POLICE_OFFICE,
-                               parent=station_a)
+    office_a = orgs.create_org(
+        code="O-A1", name="东门警务室", kind=OrgKind.POLICE_OFFICE, parent=station_a
+    )
     station_b = orgs.create_org(code="S-B", name="泉江派出所", kind=OrgKind.STATION, parent=county)
-    office_b = orgs.create_org(code="O-B1", name="大坑警务室", kind=OrgKind.POLICE_OFFICE,
-                               parent=station_b)
+    office_b = orgs.create_org(
+        code="O-B1", name="大坑警务室", kind=OrgKind.POLICE_OFFICE, parent=station_b
+    )
     commander = make_user("commander", Role.COMMANDER, county)
     chief_a = make_user("chief_a", Role.COMMANDER, station_a)
     officer_a = make_user("officer_a", Role.OFFICER, office_a)
@@ -85,11 +94,23 @@ def world(db):
     citizen = make_user("citizen", Role.CITIZEN)
     citizen2 = make_user("citizen2", Role.CITIZEN)
     volunteer = make_user("volunteer", Role.VOLUNTEER)
-    grid_a = orgs.save_grid(code="GA1", name="东门社区", kind="urban_community", org=office_a,
-                            geometry=square(*GA1_CENTER), officer=officer_a)
+    grid_a = orgs.save_grid(
+        code="GA1",
+        name="东门社区",
+        kind="urban_community",
+        org=office_a,
+        geometry=square(*GA1_CENTER),
+        officer=officer_a,
+    )
     grid_a.auxiliaries.add(aux_a)
-    grid_b = orgs.save_grid(code="GB1", name="大坑村", kind="rural_village", org=office_b,
-                            geometry=square(*GB1_CENTER), officer=officer_b)
+    grid_b = orgs.save_grid(
+        code="GB1",
+        name="大坑村",
+        kind="rural_village",
+        org=office_b,
+        geometry=square(*GB1_CENTER),
+        officer=officer_b,
+    )
     now = timezone.now()
 
     def unit(user, kind, org, lng, lat):
@@ -99,10 +120,22 @@ def world(db):
         return u
 
     return World(
-        city=city, county=county, station_a=station_a, office_a=office_a, station_b=station_b,
-        office_b=office_b, grid_a=grid_a, grid_b=grid_b, commander=commander, chief_a=chief_a,
-        officer_a=officer_a, aux_a=aux_a, officer_b=officer_b, citizen=citizen,
-        citizen2=citizen2, volunteer=volunteer,
+        city=city,
+        county=county,
+        station_a=station_a,
+        office_a=office_a,
+        station_b=station_b,
+        office_b=office_b,
+        grid_a=grid_a,
+        grid_b=grid_b,
+        commander=commander,
+        chief_a=chief_a,
+        officer_a=officer_a,
+        aux_a=aux_a,
+        officer_b=officer_b,
+        citizen=citizen,
+        citizen2=citizen2,
+        volunteer=volunteer,
         unit_officer_a=unit(officer_a, UnitKind.OFFICER, office_a, 114.301, 26.301),
         unit_aux_a=unit(aux_a, UnitKind.AUXILIARY, office_a, 114.299, 26.299),
         unit_officer_b=unit(officer_b, UnitKind.OFFICER, office_b, 114.401, 26.301),

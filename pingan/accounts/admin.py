@@ -10,6 +10,8 @@ class PinganUserAdmin(UserAdmin):
     list_filter = ("role", "is_active")
     search_fields = ("username", "display_name")
     fieldsets = UserAdmin.fieldsets + (
-        ("平安", {"fields": ("role", "display_name", "phone", "org", "failed_logins",
-                             "locked_until")}),
+        (
+            "平安",
+            {"fields": ("role", "display_name", "phone", "org", "failed_logins", "locked_until")},
+        ),
     )

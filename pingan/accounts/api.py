@@ -40,8 +40,13 @@ def login(request, payload: LoginIn):
     except services.LoginError as exc:
         raise ServiceError(exc.code, exc.message, status=423 if exc.locked_until else 401) from exc
     issued = services.issue_token(user)
-    return TokenOut(token=issued.token, expires_at=issued.expires_at, username=user.username,
-                    role=user.role, display_name=user.label)
+    return TokenOut(
+        token=issued.token,
+        expires_at=issued.expires_at,
+        username=user.username,
+        role=user.role,
+        display_name=user.label,
+    )
 
 
 @router.post("/logout", response={204: None}, auth=REQUIRED)
@@ -55,5 +60,10 @@ def logout(request):
 @router.get("/me", response=MeOut, auth=REQUIRED)
 def me(request):
     user = request.auth
-    return MeOut(username=user.username, role=user.role, role_label=user.get_role_display(),
-                 display_name=user.label, org=user.org.name if user.org_id else None)
+    return MeOut(
+        username=user.username,
+        role=user.role,
+        role_label=user.get_role_display(),
+        display_name=user.label,
+        org=user.org.name if user.org_id else None,
+    )

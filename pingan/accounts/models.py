@@ -25,8 +25,12 @@ class User(AbstractUser):
     phone = models.CharField("手机号", max_length=20, blank=True, help_text="E.164")
     # Staff belong to an org unit; citizens and volunteers may not.
     org = models.ForeignKey(
-        "orgs.OrgUnit", verbose_name="所属单位", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="members",
+        "orgs.OrgUnit",
+        verbose_name="所属单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     failed_logins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
@@ -63,6 +67,9 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = "API 令牌"
         verbose_name_plural = "API 令牌"
+
+    def __str__(self):
+        return f"{self.user} 的令牌（至 {self.expires_at:%Y-%m-%d}）"
 
     @staticmethod
     def hash_key(key: str) -> str:

@@ -38,8 +38,9 @@ def login(request, username: str, password: str) -> User:
     now = clock.now()
     user = User.objects.filter(username=username).first()
     if user is not None and user.locked_until and user.locked_until > now:
-        raise LoginError("account_locked", "登录失败次数过多，账号已临时锁定，请稍后再试",
-                         user.locked_until)
+        raise LoginError(
+            "account_locked", "登录失败次数过多，账号已临时锁定，请稍后再试", user.locked_until
+        )
     authenticated = django_authenticate(request, username=username, password=password)
     if authenticated is None:
         if user is not None:

@@ -29,8 +29,9 @@ def login_view(request):
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.login(request, form.cleaned_data["username"],
-                                  form.cleaned_data["password"])
+            user = services.login(
+                request, form.cleaned_data["username"], form.cleaned_data["password"]
+            )
         except services.LoginError as exc:
             error = exc.message
         else:

@@ -18,11 +18,19 @@ log = logging.getLogger(__name__)
 def _task_worker(stop: threading.Event) -> None:
     from django_tasks_db.management.commands.db_worker import Worker
 
-    worker = Worker(queue_names=["default"], interval=1.0, batch=False, backend_name="default",
-                    startup_delay=False, max_tasks=None, worker_id=f"embedded-{uuid.uuid4().hex[:8]}",
-                    excluded_queue_names=[])
-    threading.Thread(target=lambda: (stop.wait(), setattr(worker, "running", False)),
-                     daemon=True).start()
+    worker = Worker(
+        queue_names=["default"],
+        interval=1.0,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"embedded-{uuid.uuid4().hex[:8]}",
+        excluded_queue_names=[],
+    )
+    threading.Thread(
+        target=lambda: (stop.wait(), setattr(worker, "running", False)), daemon=True
+    ).start()
     worker.run()
 
 
@@ -41,16 +49,21 @@ def _sweeper(stop: threading.Event, interval_s: float) -> None:
 def start(stop: threading.Event, *, sweep_interval_s: float = 5.0, simulate_rate: float = 0.0):
     threads = []
     if settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db"):
-        threads.append(threading.Thread(target=_task_worker, args=(stop,), name="task-worker",
-                                        daemon=True))
-    threads.append(threading.Thread(target=_sweeper, args=(stop, sweep_interval_s),
-                                    name="sweeper", daemon=True))
+        threads.append(
+            threading.Thread(target=_task_worker, args=(stop,), name="task-worker", daemon=True)
+        )
+    threads.append(
+        threading.Thread(
+            target=_sweeper, args=(stop, sweep_interval_s), name="sweeper", daemon=True
+        )
+    )
     if simulate_rate > 0:
         from pingan.demo.simulate import Simulator
 
         simulator = Simulator(rate_per_min=simulate_rate)
-        threads.append(threading.Thread(target=simulator.run, args=(stop,), name="simulator",
-                                        daemon=True))
+        threads.append(
+            threading.Thread(target=simulator.run, args=(stop,), name="simulator", daemon=True)
+        )
     for thread in threads:
         thread.start()
     return threads

@@ -121,14 +121,23 @@ def detail(incident, user) -> dict:
     body = incident_snapshot(incident)
     events = incident.events.select_related("actor", "unit").order_by("pk")
     body["timeline"] = [
-        {"id": e.pk, "at": iso(e.at), "kind": e.kind, "label": e.get_kind_display(),
-         "message": e.message, "unit": e.unit.name if e.unit_id else None}
+        {
+            "id": e.pk,
+            "at": iso(e.at),
+            "kind": e.kind,
+            "label": e.get_kind_display(),
+            "message": e.message,
+            "unit": e.unit.name if e.unit_id else None,
+        }
         for e in events
     ]
     body["photos"] = [p.image.url for p in incident.photos.all()]
     if user.is_staff_role or user.is_superuser:
-        body["reporter"] = "匿名" if incident.anonymous else (
-            incident.reporter.label if incident.reporter_id else "")
+        body["reporter"] = (
+            "匿名"
+            if incident.anonymous
+            else (incident.reporter.label if incident.reporter_id else "")
+        )
         body["duplicates"] = list(incident.duplicates.values_list("code", flat=True))
     return body
 
@@ -140,37 +149,61 @@ def _user(request):
 # --- categories and reporting -------------------------------------------------------------------
 
 
-@router.get("/categories", response=list[CategoryOut], auth=None,
-            summary="The incident category tree (6-digit hierarchical codes)")
+@router.get(
+    "/categories",
+    response=list[CategoryOut],
+    auth=None,
+    summary="The incident category tree (6-digit hierarchical codes)",
+)
 def categories(request):
     return [
-        CategoryOut(code=c.code, name=c.name, level=c.level,
-                    parent=c.parent.code if c.parent_id else None,
-                    default_priority=c.default_priority)
+        CategoryOut(
+            code=c.code,
+            name=c.name,
+            level=c.level,
+            parent=c.parent.code if c.parent_id else None,
+            default_priority=c.default_priority,
+        )
         for c in Category.objects.filter(active=True).select_related("parent")
     ]
 
 
-@router.post("/incidents", response={201: dict}, auth=OPTIONAL,
-             summary="Report an incident (citizen or anonymous; anonymous is rate-limited)")
+@router.post(
+    "/incidents",
+    response={201: dict},
+    auth=OPTIONAL,
+    summary="Report an incident (citizen or anonymous; anonymous is rate-limited)",
+)
 def report(request, payload: ReportIn):
     user = request.auth if getattr(request.auth, "is_authenticated", False) else None
     if payload.source != Source.CITIZEN_APP and (user is None or not user.is_staff_role):
         raise Forbidden("只有民警、辅警可以登记该来源的警情")
     result = services.report(
-        category_code=payload.category, description=payload.description,
-        lng=payload.location.lng, lat=payload.location.lat, crs=payload.location.crs,
-        address=payload.address or "", reporter=user, anonymous=payload.anonymous,
-        source=payload.source, client_key=client_key(request),
+        category_code=payload.category,
+        description=payload.description,
+        lng=payload.location.lng,
+        lat=payload.location.lat,
+        crs=payload.location.crs,
+        address=payload.address or "",
+        reporter=user,
+        anonymous=payload.anonymous,
+        source=payload.source,
+        client_key=client_key(request),
     )
     return 201, incident_snapshot(result.incident)
 
 
-@router.post("/incidents/{code}/photos", response={201: dict}, auth=REQUIRED,
-             summary="Attach photos to my report (JPEG, PNG or WebP)")
+@router.post(
+    "/incidents/{code}/photos",
+    response={201: dict},
+    auth=REQUIRED,
+    summary="Attach photos to my report (JPEG, PNG or WebP)",
+)
 def add_photos(request, code: str, photos: list[UploadedFile] = File(...)):
     incident = services.get_incident_for(request.auth, code)
-    uploads = [services.PhotoUpload(p.name or "photo", p.read(services.max_photo_read())) for p in photos]
+    uploads = [
+        services.PhotoUpload(p.name or "photo", p.read(services.max_photo_read())) for p in photos
+    ]
     services.add_photos(incident, request.auth, uploads)
     return 201, {"photos": [p.image.url for p in incident.photos.all()]}
 
@@ -184,15 +217,23 @@ def list_incidents(request, filters: Query[IncidentFilter]):
         if org is None:
             raise ServiceError("unknown_org", f"单位 {filters.org} 不存在或不在您的辖区")
     qs = queries.filter_incidents(
-        services.incidents_for(user), status=filters.status, category=filters.category,
-        grid=filters.grid, org=org, since=filters.since, until=filters.until,
-        open_only=filters.open, q=filters.q,
+        services.incidents_for(user),
+        status=filters.status,
+        category=filters.category,
+        grid=filters.grid,
+        org=org,
+        since=filters.since,
+        until=filters.until,
+        open_only=filters.open,
+        q=filters.q,
     )
     total = qs.count()
     page = list(
-        qs.order_by("-reported_at")[filters.offset: filters.offset + filters.limit]
-        .prefetch_related(Prefetch("assignments",
-                                   queryset=Assignment.objects.select_related("unit")))
+        qs.order_by("-reported_at")[
+            filters.offset : filters.offset + filters.limit
+        ].prefetch_related(
+            Prefetch("assignments", queryset=Assignment.objects.select_related("unit"))
+        )
     )
     return {
         "total": total,
@@ -200,8 +241,9 @@ def list_incidents(request, filters: Query[IncidentFilter]):
     }
 
 
-@router.get("/incidents/{code}", response=dict, auth=REQUIRED,
-            summary="One incident with its timeline")
+@router.get(
+    "/incidents/{code}", response=dict, auth=REQUIRED, summary="One incident with its timeline"
+)
 def get_incident(request, code: str):
     return detail(services.get_incident_for(request.auth, code), request.auth)
 
@@ -236,8 +278,9 @@ def reinforce(request, code: str, payload: NoteIn | None = None):
 
 @router.post("/incidents/{code}/resolve", response=dict, auth=REQUIRED)
 def resolve(request, code: str, payload: ResolveIn):
-    services.resolve(code, request.auth, outcome=payload.outcome, note=payload.note,
-                     valid=payload.valid)
+    services.resolve(
+        code, request.auth, outcome=payload.outcome, note=payload.note, valid=payload.valid
+    )
     return _after(request, code)
 
 
@@ -265,24 +308,31 @@ def split(request, code: str):
     return _after(request, code)
 
 
-@router.get("/assignments/mine", response=list[dict], auth=REQUIRED,
-            summary="Offers and assignments of my unit, newest first")
+@router.get(
+    "/assignments/mine",
+    response=list[dict],
+    auth=REQUIRED,
+    summary="Offers and assignments of my unit, newest first",
+)
 def my_assignments(request, active: bool = True, limit: int = Query(50, ge=1, le=200)):
     qs = services.assignments_for(request.auth)
     if active:
         qs = qs.filter(status__in=("offered", "accepted", "arrived"))
-    return [
-        {**assignment_dict(a), "incident": incident_snapshot(a.incident)} for a in qs[:limit]
-    ]
+    return [{**assignment_dict(a), "incident": incident_snapshot(a.incident)} for a in qs[:limit]]
 
 
-@router.get("/sla/compliance", response=list[dict], auth=REQUIRED,
-            summary="1-3-5 compliance per grid or org unit")
+@router.get(
+    "/sla/compliance",
+    response=list[dict],
+    auth=REQUIRED,
+    summary="1-3-5 compliance per grid or org unit",
+)
 def sla_compliance(request, filters: Query[ComplianceFilter]):
     if not request.auth.is_staff_role and not request.auth.is_superuser:
         raise Forbidden()
-    qs = queries.filter_incidents(services.incidents_for(request.auth), since=filters.since,
-                                  until=filters.until)
+    qs = queries.filter_incidents(
+        services.incidents_for(request.auth), since=filters.since, until=filters.until
+    )
     return queries.compliance(qs, filters.group)
 
 
@@ -291,8 +341,12 @@ def sla_compliance(request, filters: Query[ComplianceFilter]):
 
 def unit_dict(unit: Unit) -> dict:
     return {
-        "id": unit.pk, "name": unit.name, "kind": unit.kind, "org": unit.org.name,
-        "on_duty": unit.on_duty, "busy": unit.current_assignment_id is not None,
+        "id": unit.pk,
+        "name": unit.name,
+        "kind": unit.kind,
+        "org": unit.org.name,
+        "on_duty": unit.on_duty,
+        "busy": unit.current_assignment_id is not None,
         "position": ({"lat": unit.lat, "lng": unit.lng} if unit.lat is not None else None),
         "position_at": unit.position_at.isoformat() if unit.position_at else None,
     }
@@ -327,4 +381,3 @@ def list_units(request, on_duty: bool | None = None):
     if on_duty is not None:
         qs = qs.filter(on_duty=on_duty)
     return [unit_dict(u) for u in qs.order_by("org_path", "name")]
-

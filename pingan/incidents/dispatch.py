@@ -31,8 +31,9 @@ def eta_seconds(distance_m: float) -> int:
     return int(math.ceil(distance_m * ROAD_FACTOR / speed_ms))
 
 
-def candidates(incident: Incident, *, now, exclude_unit_ids=(), scope_path: str = "",
-               within_target_only=False) -> list[Candidate]:
+def candidates(
+    incident: Incident, *, now, exclude_unit_ids=(), scope_path: str = "", within_target_only=False
+) -> list[Candidate]:
     """On-duty free units ordered by preference.
 
     Order: the grid's own officer/auxiliaries able to arrive within the target, then every other
@@ -43,7 +44,9 @@ def candidates(incident: Incident, *, now, exclude_unit_ids=(), scope_path: str 
     dlng = SEARCH_RADIUS_KM / (111.32 * max(math.cos(math.radians(incident.lat)), 0.01))
     units = (
         Unit.objects.filter(
-            on_duty=True, current_assignment__isnull=True, position_at__gte=fresh_after,
+            on_duty=True,
+            current_assignment__isnull=True,
+            position_at__gte=fresh_after,
             lat__range=(incident.lat - dlat, incident.lat + dlat),
             lng__range=(incident.lng - dlng, incident.lng + dlng),
         )
@@ -67,6 +70,12 @@ def candidates(incident: Incident, *, now, exclude_unit_ids=(), scope_path: str 
     if within_target_only:
         found = [c for c in found if c.eta_seconds <= incident.target_arrive_s]
     # Own grid first; within own grid the officer before auxiliaries; then by travel time.
-    found.sort(key=lambda c: (not c.own_grid, c.unit.kind != "officer" if c.own_grid else 0,
-                              c.eta_seconds, c.unit.pk))
+    found.sort(
+        key=lambda c: (
+            not c.own_grid,
+            c.unit.kind != "officer" if c.own_grid else 0,
+            c.eta_seconds,
+            c.unit.pk,
+        )
+    )
     return found

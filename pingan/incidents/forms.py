@@ -5,19 +5,22 @@ from .models import Category, Outcome
 
 def category_choices():
     rows = Category.objects.filter(active=True).order_by("code")
-    return [("", "请选择警情类别")] + [
-        (c.code, ("　" * (c.level - 1)) + c.name) for c in rows
-    ]
+    return [("", "请选择警情类别")] + [(c.code, ("　" * (c.level - 1)) + c.name) for c in rows]
 
 
 class ReportForm(forms.Form):
     category = forms.ChoiceField(label="警情类别")
-    description = forms.CharField(label="发生了什么", max_length=2000, widget=forms.Textarea)
+    description = forms.CharField(
+        label="发生了什么", max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
     address = forms.CharField(label="地址（可选）", max_length=200, required=False)
     lat = forms.FloatField(widget=forms.HiddenInput, min_value=-90, max_value=90)
     lng = forms.FloatField(widget=forms.HiddenInput, min_value=-180, max_value=180)
-    crs = forms.ChoiceField(choices=[("wgs84", "wgs84"), ("gcj02", "gcj02"), ("bd09", "bd09")],
-                            initial="wgs84", widget=forms.HiddenInput)
+    crs = forms.ChoiceField(
+        choices=[("wgs84", "wgs84"), ("gcj02", "gcj02"), ("bd09", "bd09")],
+        initial="wgs84",
+        widget=forms.HiddenInput,
+    )
     anonymous = forms.BooleanField(label="匿名报警", required=False)
 
     def __init__(self, *args, **kwargs):
@@ -42,12 +45,14 @@ class ReportForm(forms.Form):
 
 class ResolveForm(forms.Form):
     outcome = forms.ChoiceField(label="处置结果", choices=Outcome.choices)
-    note = forms.CharField(label="处置说明", max_length=2000, required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label="处置说明", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     valid = forms.BooleanField(label="有效警情", required=False, initial=True)
 
 
 class RateForm(forms.Form):
-    rating = forms.TypedChoiceField(label="满意度", coerce=int,
-                                    choices=[(i, f"{i} 星") for i in range(5, 0, -1)])
+    rating = forms.TypedChoiceField(
+        label="满意度", coerce=int, choices=[(i, f"{i} 星") for i in range(5, 0, -1)]
+    )
     comment = forms.CharField(label="评价（可选）", max_length=500, required=False)

@@ -72,31 +72,50 @@ class Incident(models.Model):
     code = models.CharField("警情编号", max_length=20, unique=True)
     category = models.ForeignKey(Category, verbose_name="类别", on_delete=models.PROTECT)
     priority = models.PositiveSmallIntegerField("等级", choices=Priority.choices)
-    status = models.CharField("状态", max_length=12, choices=Status.choices,
-                              default=Status.PENDING, db_index=True)
+    status = models.CharField(
+        "状态", max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     source = models.CharField("来源", max_length=16, choices=Source.choices)
     description = models.TextField("描述", max_length=2000)
     address = models.CharField("地址", max_length=200, blank=True)
     lng = models.FloatField("经度（WGS-84）")
     lat = models.FloatField("纬度（WGS-84）")
     grid = models.ForeignKey(
-        "orgs.Grid", verbose_name="网格", null=True, blank=True, on_delete=models.SET_NULL,
+        "orgs.Grid",
+        verbose_name="网格",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="incidents",
     )
     # The owning unit is denormalised from the grid so scoping is one indexed prefix query.
-    org = models.ForeignKey("orgs.OrgUnit", verbose_name="责任单位", null=True, blank=True,
-                            on_delete=models.PROTECT, related_name="incidents")
+    org = models.ForeignKey(
+        "orgs.OrgUnit",
+        verbose_name="责任单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+    )
     org_path = models.CharField(max_length=255, db_index=True, blank=True)
     outside_grids = models.BooleanField("不在任何网格内", default=False)
     distance_to_grid_m = models.FloatField(default=0)
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="报警人", null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="reported_incidents",
+        settings.AUTH_USER_MODEL,
+        verbose_name="报警人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reported_incidents",
     )
     anonymous = models.BooleanField("匿名", default=False)
     reporter_phone = models.CharField("报警电话", max_length=20, blank=True)
     duplicate_of = models.ForeignKey(
-        "self", verbose_name="疑似重复于", null=True, blank=True, on_delete=models.SET_NULL,
+        "self",
+        verbose_name="疑似重复于",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="duplicates",
     )
     valid = models.BooleanField("有效警情", null=True)
@@ -152,6 +171,9 @@ class IncidentPhoto(models.Model):
     size = models.PositiveIntegerField()
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self):
+        return f"{self.incident_id} 照片 {self.pk}"
+
 
 class EventKind(models.TextChoices):
     REPORTED = "reported", "报警"
@@ -180,10 +202,12 @@ class IncidentEvent(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(db_index=True)
     kind = models.CharField(max_length=24, choices=EventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    unit = models.ForeignKey("Unit", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    unit = models.ForeignKey(
+        "Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     message = models.CharField(max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
@@ -191,6 +215,9 @@ class IncidentEvent(models.Model):
         ordering = ["id"]
         verbose_name = "警情时间线"
         verbose_name_plural = "警情时间线"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.message}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -209,14 +236,21 @@ class Unit(models.Model):
 
     name = models.CharField("名称", max_length=64)
     kind = models.CharField("类型", max_length=16, choices=UnitKind.choices)
-    org = models.ForeignKey("orgs.OrgUnit", verbose_name="所属单位", on_delete=models.PROTECT,
-                            related_name="units")
+    org = models.ForeignKey(
+        "orgs.OrgUnit", verbose_name="所属单位", on_delete=models.PROTECT, related_name="units"
+    )
     org_path = models.CharField(max_length=255, db_index=True)
     # A person unit has its user; a team lists its members (the leader answers its offers).
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                on_delete=models.CASCADE, related_name="unit")
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
-                                     related_name="team_units")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="unit",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="team_units"
+    )
     on_duty = models.BooleanField("在岗", default=False)
     lng = models.FloatField(null=True, blank=True)
     lat = models.FloatField(null=True, blank=True)
@@ -257,10 +291,15 @@ ACTIVE_ASSIGNMENT = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED, Assign
 class Assignment(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="assignments")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="assignments")
-    role = models.CharField(max_length=16, choices=AssignmentRole.choices,
-                            default=AssignmentRole.PRIMARY)
-    status = models.CharField(max_length=12, choices=AssignmentStatus.choices,
-                              default=AssignmentStatus.OFFERED, db_index=True)
+    role = models.CharField(
+        max_length=16, choices=AssignmentRole.choices, default=AssignmentRole.PRIMARY
+    )
+    status = models.CharField(
+        max_length=12,
+        choices=AssignmentStatus.choices,
+        default=AssignmentStatus.OFFERED,
+        db_index=True,
+    )
     offered_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -269,13 +308,17 @@ class Assignment(models.Model):
     distance_m = models.FloatField(null=True, blank=True)
     eta_seconds = models.PositiveIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
-    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                      on_delete=models.SET_NULL, related_name="+")
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-offered_at"]
         verbose_name = "派警"
         verbose_name_plural = "派警"
+
+    def __str__(self):
+        return f"{self.unit} · {self.get_status_display()}"
 
     @property
     def is_active(self) -> bool:
@@ -292,6 +335,9 @@ class DailySequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["prefix", "day"], name="daily_seq_unique")]
 
+    def __str__(self):
+        return f"{self.prefix}{self.day:%Y%m%d} → {self.last}"
+
 
 class ReportThrottle(models.Model):
     """Anonymous reports counted per client key and hour; works across processes and restarts."""
@@ -302,3 +348,6 @@ class ReportThrottle(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key", "hour"], name="throttle_unique")]
+
+    def __str__(self):
+        return f"{self.key[:8]} {self.hour:%Y-%m-%d %H}h: {self.count}"

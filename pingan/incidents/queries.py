@@ -38,11 +38,14 @@ def compliance(incidents, group_by: str = "grid") -> list[dict]:
     )
     return [
         {
-            "code": row[key[0]], "name": row[key[1]], "total": row["total"],
+            "code": row[key[0]],
+            "name": row[key[1]],
+            "total": row["total"],
             "accept_rate": _rate(row["accept_ok"], row["accept_n"]),
             "arrive_rate": _rate(row["arrive_ok"], row["arrive_n"]),
             "reinforce_rate": _rate(row["reinforce_ok"], row["reinforce_n"]),
-            "accepted": row["accept_n"], "arrived": row["arrive_n"],
+            "accepted": row["accept_n"],
+            "arrived": row["arrive_n"],
             "reinforced": row["reinforce_n"],
             "avg_accept_s": round(row["avg_accept_s"], 1) if row["avg_accept_s"] else None,
             "avg_arrive_s": round(row["avg_arrive_s"], 1) if row["avg_arrive_s"] else None,
@@ -51,8 +54,18 @@ def compliance(incidents, group_by: str = "grid") -> list[dict]:
     ]
 
 
-def filter_incidents(qs, *, status=None, category=None, grid=None, org=None, since=None,
-                     until=None, open_only=False, q=None):
+def filter_incidents(
+    qs,
+    *,
+    status=None,
+    category=None,
+    grid=None,
+    org=None,
+    since=None,
+    until=None,
+    open_only=False,
+    q=None,
+):
     if status:
         qs = qs.filter(status=status)
     if open_only:
@@ -62,8 +75,11 @@ def filter_incidents(qs, *, status=None, category=None, grid=None, org=None, sin
     if grid:
         qs = qs.filter(grid__code=grid)
     if org:
-        qs = qs.filter(org_path__contains=f"/{org.pk}/") if hasattr(org, "pk") else qs.filter(
-            org__code=org)
+        qs = (
+            qs.filter(org_path__contains=f"/{org.pk}/")
+            if hasattr(org, "pk")
+            else qs.filter(org__code=org)
+        )
     if since:
         qs = qs.filter(reported_at__gte=since)
     if until:

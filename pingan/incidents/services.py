@@ -43,8 +43,11 @@ from .models import (
     Unit,
 )
 
-PHOTO_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
-               "WEBP": ("image/webp", "webp")}
+PHOTO_TYPES = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
 
 
 @dataclass
@@ -98,11 +101,17 @@ def unit_for_user(user: User) -> Unit | None:
 # --- timeline and push --------------------------------------------------------------------------
 
 
-def _event(incident: Incident, kind: str, now, *, actor=None, unit=None, message="",
-           data=None) -> IncidentEvent:
+def _event(
+    incident: Incident, kind: str, now, *, actor=None, unit=None, message="", data=None
+) -> IncidentEvent:
     event = IncidentEvent.objects.create(
-        incident=incident, kind=kind, at=now, actor=actor if actor and actor.pk else None,
-        unit=unit, message=message[:500], data=data or {},
+        incident=incident,
+        kind=kind,
+        at=now,
+        actor=actor if actor and actor.pk else None,
+        unit=unit,
+        message=message[:500],
+        data=data or {},
     )
     event_id = event.pk
 
@@ -165,8 +174,9 @@ def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]
     for index, photo in enumerate(photos, start=1):
         if len(photo.content) > settings.PHOTO_MAX_BYTES:
             limit_mb = settings.PHOTO_MAX_BYTES / 1024 / 1024
-            raise ServiceError("photo_too_large", f"第 {index} 张照片超过 {limit_mb:g} MB",
-                               status=413)
+            raise ServiceError(
+                "photo_too_large", f"第 {index} 张照片超过 {limit_mb:g} MB", status=413
+            )
         try:
             with Image.open(io.BytesIO(photo.content)) as image:
                 image.verify()
@@ -174,7 +184,9 @@ def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise ServiceError("bad_photo", f"第 {index} 个文件不是有效的图片") from exc
         if kind not in PHOTO_TYPES:
-            raise ServiceError("bad_photo_type", f"第 {index} 张照片格式不支持，只接受 JPG、PNG、WebP")
+            raise ServiceError(
+                "bad_photo_type", f"第 {index} 张照片格式不支持，只接受 JPG、PNG、WebP"
+            )
         content_type, ext = PHOTO_TYPES[kind]
         checked.append((photo, content_type, ext))
     return checked
@@ -189,8 +201,9 @@ def check_anonymous_quota(client_key: str, now) -> None:
         pk=row.pk, count__lt=settings.ANON_REPORTS_PER_HOUR
     ).update(count=F("count") + 1)
     if not updated:
-        raise ServiceError("rate_limited", "匿名报警过于频繁，请稍后再试；紧急情况请直接拨打 110",
-                           status=429)
+        raise ServiceError(
+            "rate_limited", "匿名报警过于频繁，请稍后再试；紧急情况请直接拨打 110", status=429
+        )
 
 
 def max_photo_read() -> int:
@@ -200,11 +213,11 @@ def max_photo_read() -> int:
 
 def _store_photos(incident: Incident, checked) -> None:
     for photo, content_type, ext in checked:
-        stored = IncidentPhoto(incident=incident, content_type=content_type,
-                               size=len(photo.content))
+        stored = IncidentPhoto(
+            incident=incident, content_type=content_type, size=len(photo.content)
+        )
         digest = hashlib.sha1(photo.content).hexdigest()[:8]
-        stored.image.save(f"{incident.code}-{digest}.{ext}", ContentFile(photo.content),
-                          save=False)
+        stored.image.save(f"{incident.code}-{digest}.{ext}", ContentFile(photo.content), save=False)
         stored.save()
 
 
@@ -234,8 +247,11 @@ def find_duplicate(category: Category, lng: float, lat: float, now) -> Incident 
     dlng = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
     window_start = now - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES)
     nearby = Incident.objects.filter(
-        category=category, status__in=OPEN_STATUSES, duplicate_of__isnull=True,
-        reported_at__gte=window_start, lat__range=(lat - dlat, lat + dlat),
+        category=category,
+        status__in=OPEN_STATUSES,
+        duplicate_of__isnull=True,
+        reported_at__gte=window_start,
+        lat__range=(lat - dlat, lat + dlat),
         lng__range=(lng - dlng, lng + dlng),
     ).order_by("reported_at")
     for other in nearby:
@@ -244,10 +260,22 @@ def find_duplicate(category: Category, lng: float, lat: float, now) -> Incident 
     return None
 
 
-def report(*, category_code: str, description: str, lng, lat, crs: str = "wgs84",
-           address: str = "", reporter: User | None = None, anonymous: bool = False,
-           source: str = Source.CITIZEN_APP, photos: list[PhotoUpload] = (),
-           client_key: str = "", reporter_phone: str = "", now=None) -> ReportResult:
+def report(
+    *,
+    category_code: str,
+    description: str,
+    lng,
+    lat,
+    crs: str = "wgs84",
+    address: str = "",
+    reporter: User | None = None,
+    anonymous: bool = False,
+    source: str = Source.CITIZEN_APP,
+    photos: list[PhotoUpload] = (),
+    client_key: str = "",
+    reporter_phone: str = "",
+    now=None,
+) -> ReportResult:
     now = now or clock.now()
     description = (description or "").strip()
     if not description:
@@ -273,28 +301,51 @@ def report(*, category_code: str, description: str, lng, lat, crs: str = "wgs84"
         targets = orgs.targets_for(org, grid.kind if grid else None)
         duplicate_of = find_duplicate(category, lng, lat, now)
         incident = Incident.objects.create(
-            code=next_code("JQ", now), category=category, priority=category.default_priority,
-            source=source, description=description, address=(address or "").strip(),
-            lng=lng, lat=lat, grid=grid, org=org, org_path=org.path if org else "",
+            code=next_code("JQ", now),
+            category=category,
+            priority=category.default_priority,
+            source=source,
+            description=description,
+            address=(address or "").strip(),
+            lng=lng,
+            lat=lat,
+            grid=grid,
+            org=org,
+            org_path=org.path if org else "",
             outside_grids=bool(location and not location.inside),
             distance_to_grid_m=round(location.distance_m, 1) if location else 0,
             reporter=reporter if reporter and reporter.is_authenticated else None,
-            anonymous=is_anonymous, reporter_phone=reporter_phone, duplicate_of=duplicate_of,
-            target_accept_s=targets.accept_seconds, target_arrive_s=targets.arrive_seconds,
-            target_reinforce_s=targets.reinforce_seconds, reported_at=now,
+            anonymous=is_anonymous,
+            reporter_phone=reporter_phone,
+            duplicate_of=duplicate_of,
+            target_accept_s=targets.accept_seconds,
+            target_arrive_s=targets.arrive_seconds,
+            target_reinforce_s=targets.reinforce_seconds,
+            reported_at=now,
         )
         _store_photos(incident, checked_photos)
         message = f"{Source(source).label}：{category.name}"
         if location and not location.inside:
-            message += f"（不在任何网格内，就近归入{grid.name}，相距约 {location.distance_m:.0f} 米）"
+            message += (
+                f"（不在任何网格内，就近归入{grid.name}，相距约 {location.distance_m:.0f} 米）"
+            )
         _event(incident, EventKind.REPORTED, now, actor=incident.reporter, message=message)
         assignment = None
         if duplicate_of is not None:
-            _event(incident, EventKind.LINKED_DUPLICATE, now,
-                   message=f"与 {duplicate_of.code} 地点、时间相近，关联为疑似重复，未重复派警",
-                   data={"duplicate_of": duplicate_of.code})
-            _event(duplicate_of, EventKind.DUPLICATE_REPORTED, now,
-                   message=f"收到疑似重复报警 {incident.code}", data={"duplicate": incident.code})
+            _event(
+                incident,
+                EventKind.LINKED_DUPLICATE,
+                now,
+                message=f"与 {duplicate_of.code} 地点、时间相近，关联为疑似重复，未重复派警",
+                data={"duplicate_of": duplicate_of.code},
+            )
+            _event(
+                duplicate_of,
+                EventKind.DUPLICATE_REPORTED,
+                now,
+                message=f"收到疑似重复报警 {incident.code}",
+                data={"duplicate": incident.code},
+            )
         else:
             assignment = _dispatch(incident, now)
     return ReportResult(incident, assignment)
@@ -310,16 +361,22 @@ def _search_scope(incident: Incident) -> str:
     return orgs.county_of(incident.org).path
 
 
-def _offer(incident: Incident, candidate: dispatch.Candidate, now, *, role, by=None,
-           reason="") -> Assignment | None:
+def _offer(
+    incident: Incident, candidate: dispatch.Candidate, now, *, role, by=None, reason=""
+) -> Assignment | None:
     """Offer the incident to one unit; None when another transaction took the unit first."""
     timeout = settings.DISPATCH_OFFER_TIMEOUT_SECONDS
     with transaction.atomic():
         assignment = Assignment.objects.create(
-            incident=incident, unit=candidate.unit, role=role, offered_at=now,
+            incident=incident,
+            unit=candidate.unit,
+            role=role,
+            offered_at=now,
             expires_at=now + timedelta(seconds=timeout) if timeout > 0 else None,
-            distance_m=candidate.distance_m, eta_seconds=candidate.eta_seconds,
-            dispatched_by=by, reason=reason[:200],
+            distance_m=candidate.distance_m,
+            eta_seconds=candidate.eta_seconds,
+            dispatched_by=by,
+            reason=reason[:200],
         )
         # The conditional UPDATE is the lock: of two transactions racing for the last free
         # unit, the second re-checks `current_assignment IS NULL` after the first commits.
@@ -336,26 +393,42 @@ def _offered_unit_ids(incident: Incident) -> set[int]:
     return set(incident.assignments.values_list("unit_id", flat=True))
 
 
-def _dispatch(incident: Incident, now, *, role=AssignmentRole.PRIMARY, by=None) -> Assignment | None:
-    exclude = _offered_unit_ids(incident)
-    for candidate in dispatch.candidates(incident, now=now, exclude_unit_ids=exclude,
-                                         scope_path=_search_scope(incident)):
+def _dispatch(
+    incident: Incident, now, *, role=AssignmentRole.PRIMARY, by=None, retry=False
+) -> Assignment | None:
+    """Offer the incident to the best free unit that has not had it yet.
+
+    A retry (the sweep, for an incident still waiting) may go back to units that let an
+    earlier offer expire, better than nobody, and records nothing when there is still no one.
+    """
+    exclude = set() if retry else _offered_unit_ids(incident)
+    for candidate in dispatch.candidates(
+        incident, now=now, exclude_unit_ids=exclude, scope_path=_search_scope(incident)
+    ):
         assignment = _offer(incident, candidate, now, role=role, by=by)
         if assignment is None:
             continue
         if role == AssignmentRole.PRIMARY and incident.status == Status.PENDING:
             Incident.objects.filter(pk=incident.pk).update(status=Status.DISPATCHED)
             incident.status = Status.DISPATCHED
-        why = "本网格警力" if candidate.own_grid else "就近警力"
-        _event(incident, EventKind.OFFERED, now, actor=by, unit=candidate.unit,
-               message=f"派{AssignmentRole(role).label}：{candidate.unit.name}（{why}，"
-                       f"约 {candidate.distance_m / 1000:.1f} 公里，预计 {candidate.eta_seconds} 秒）",
-               data={"assignment": assignment.pk, "role": role})
+        why = "重新派警" if retry else "本网格警力" if candidate.own_grid else "就近警力"
+        _event(
+            incident,
+            EventKind.OFFERED,
+            now,
+            actor=by,
+            unit=candidate.unit,
+            message=f"派{AssignmentRole(role).label}：{candidate.unit.name}（{why}，"
+            f"约 {candidate.distance_m / 1000:.1f} 公里，预计 {candidate.eta_seconds} 秒）",
+            data={"assignment": assignment.pk, "role": role},
+        )
         _schedule_expiry(assignment)
         return assignment
-    _event(incident, EventKind.NO_UNIT, now,
-           message="暂无可派警力，等待空闲警力" if role == AssignmentRole.PRIMARY
-           else "暂无可派增援警力", data={"role": role})
+    if not retry:
+        waiting = (
+            "暂无可派警力，等待空闲警力" if role == AssignmentRole.PRIMARY else ("暂无可派增援警力")
+        )
+        _event(incident, EventKind.NO_UNIT, now, message=waiting, data={"role": role})
     return None
 
 
@@ -371,7 +444,8 @@ def _active_assignment_for(incident: Incident, user: User) -> Assignment:
     if unit is not None:
         assignment = (
             incident.assignments.select_for_update()
-            .filter(unit=unit, status__in=ACTIVE_ASSIGNMENT).first()
+            .filter(unit=unit, status__in=ACTIVE_ASSIGNMENT)
+            .first()
         )
     if assignment is None:
         raise Forbidden("该警情当前没有派给您")
@@ -386,8 +460,10 @@ def _lock_visible(code: str, user: User) -> Incident:
 
 def _lock_incident(incident_or_code) -> Incident:
     code = incident_or_code.code if isinstance(incident_or_code, Incident) else incident_or_code
-    return Incident.objects.select_for_update().select_related("category", "grid", "org").get(
-        code=code
+    return (
+        Incident.objects.select_for_update()
+        .select_related("category", "grid", "org")
+        .get(code=code)
     )
 
 
@@ -419,8 +495,14 @@ def accept(code: str, user: User, now=None) -> Assignment:
         fields.append("status")
     if fields:
         incident.save(update_fields=fields)
-    _event(incident, EventKind.ACCEPTED, now, actor=user, unit=assignment.unit,
-           message=f"{assignment.unit.name} 已接警（{assignment.get_role_display()}）")
+    _event(
+        incident,
+        EventKind.ACCEPTED,
+        now,
+        actor=user,
+        unit=assignment.unit,
+        message=f"{assignment.unit.name} 已接警（{assignment.get_role_display()}）",
+    )
     return assignment
 
 
@@ -437,8 +519,14 @@ def decline(code: str, user: User, reason: str = "", now=None) -> Assignment | N
     assignment.reason = reason[:200]
     assignment.save(update_fields=["status", "finished_at", "reason"])
     _free_unit(assignment)
-    _event(incident, EventKind.DECLINED, now, actor=user, unit=assignment.unit,
-           message=f"{assignment.unit.name} 拒绝：{reason or '未说明'}")
+    _event(
+        incident,
+        EventKind.DECLINED,
+        now,
+        actor=user,
+        unit=assignment.unit,
+        message=f"{assignment.unit.name} 拒绝：{reason or '未说明'}",
+    )
     return _dispatch(incident, now, role=assignment.role)
 
 
@@ -466,10 +554,17 @@ def arrive(code: str, user: User, now=None) -> Assignment:
         if incident.reinforce_arrived_at is None:
             incident.reinforce_arrived_at = now
             incident.reinforce_s = (now - incident.reported_at).total_seconds()
-    incident.save(update_fields=["arrived_at", "arrive_s", "status", "reinforce_arrived_at",
-                                 "reinforce_s"])
-    _event(incident, kind, now, actor=user, unit=assignment.unit,
-           message=f"{assignment.unit.name} 已到场")
+    incident.save(
+        update_fields=["arrived_at", "arrive_s", "status", "reinforce_arrived_at", "reinforce_s"]
+    )
+    _event(
+        incident,
+        kind,
+        now,
+        actor=user,
+        unit=assignment.unit,
+        message=f"{assignment.unit.name} 已到场",
+    )
     return assignment
 
 
@@ -484,15 +579,19 @@ def request_reinforcement(code: str, user: User, note: str = "", now=None) -> As
     if incident.reinforce_requested_at is None:
         incident.reinforce_requested_at = now
         incident.save(update_fields=["reinforce_requested_at"])
-    _event(incident, EventKind.REINFORCE_REQUESTED, now, actor=user, unit=assignment.unit,
-           message=f"{assignment.unit.name} 请求增援：{note or '现场需要支援'}")
+    _event(
+        incident,
+        EventKind.REINFORCE_REQUESTED,
+        now,
+        actor=user,
+        unit=assignment.unit,
+        message=f"{assignment.unit.name} 请求增援：{note or '现场需要支援'}",
+    )
     return _dispatch(incident, now, role=AssignmentRole.REINFORCEMENT)
 
 
 def _finish_assignments(incident: Incident, now) -> None:
-    for assignment in incident.assignments.select_for_update().filter(
-        status__in=ACTIVE_ASSIGNMENT
-    ):
+    for assignment in incident.assignments.select_for_update().filter(status__in=ACTIVE_ASSIGNMENT):
         was_offer = assignment.status == AssignmentStatus.OFFERED
         assignment.status = AssignmentStatus.CANCELLED if was_offer else AssignmentStatus.DONE
         assignment.finished_at = now
@@ -501,8 +600,9 @@ def _finish_assignments(incident: Incident, now) -> None:
 
 
 @transaction.atomic
-def resolve(code: str, user: User, *, outcome: str, note: str = "", valid: bool = True,
-            now=None) -> Incident:
+def resolve(
+    code: str, user: User, *, outcome: str, note: str = "", valid: bool = True, now=None
+) -> Incident:
     """The unit on scene (or a commander in scope) closes the handling with an outcome."""
     now = now or clock.now()
     if outcome not in Outcome.values:
@@ -519,9 +619,15 @@ def resolve(code: str, user: User, *, outcome: str, note: str = "", valid: bool 
     incident.valid = bool(valid) and outcome not in (Outcome.FALSE_REPORT, Outcome.DUPLICATE)
     incident.save(update_fields=["status", "resolved_at", "outcome", "outcome_note", "valid"])
     _finish_assignments(incident, now)
-    _event(incident, EventKind.RESOLVED, now, actor=user, unit=unit,
-           message=f"处置完成：{Outcome(outcome).label}" + (f"。{note}" if note else ""),
-           data={"outcome": outcome, "valid": incident.valid})
+    _event(
+        incident,
+        EventKind.RESOLVED,
+        now,
+        actor=user,
+        unit=unit,
+        message=f"处置完成：{Outcome(outcome).label}" + (f"。{note}" if note else ""),
+        data={"outcome": outcome, "valid": incident.valid},
+    )
     # Duplicates linked to this one are resolved with it.
     for dup in incident.duplicates.filter(status__in=OPEN_STATUSES):
         _close_as_duplicate(dup, incident, now, user)
@@ -543,7 +649,9 @@ def rate(code: str, user: User, rating: int, comment: str = "", now=None) -> Inc
     incident.rating = rating
     incident.rating_comment = comment[:500]
     incident.save(update_fields=["rating", "rating_comment"])
-    _event(incident, EventKind.RATED, now, actor=user, message=f"评价 {rating} 星 {comment}".strip())
+    _event(
+        incident, EventKind.RATED, now, actor=user, message=f"评价 {rating} 星 {comment}".strip()
+    )
     return incident
 
 
@@ -554,21 +662,30 @@ def rate(code: str, user: User, rating: int, comment: str = "", now=None) -> Inc
 def expire_offer(assignment_id: int, now=None) -> Assignment | None:
     """An unanswered offer times out: free the unit and offer the next one. Idempotent."""
     now = now or clock.now()
-    assignment = Assignment.objects.select_related("incident", "unit").filter(
-        pk=assignment_id).first()
+    assignment = (
+        Assignment.objects.select_related("incident", "unit").filter(pk=assignment_id).first()
+    )
     if assignment is None:
         return None
     incident = _lock_incident(assignment.incident.code)
     assignment = Assignment.objects.select_for_update().select_related("unit").get(pk=assignment_id)
-    if (assignment.status != AssignmentStatus.OFFERED or assignment.expires_at is None
-            or assignment.expires_at > now):
+    if (
+        assignment.status != AssignmentStatus.OFFERED
+        or assignment.expires_at is None
+        or assignment.expires_at > now
+    ):
         return None
     assignment.status = AssignmentStatus.EXPIRED
     assignment.finished_at = now
     assignment.save(update_fields=["status", "finished_at"])
     _free_unit(assignment)
-    _event(incident, EventKind.OFFER_EXPIRED, now, unit=assignment.unit,
-           message=f"{assignment.unit.name} 超时未接警，自动改派")
+    _event(
+        incident,
+        EventKind.OFFER_EXPIRED,
+        now,
+        unit=assignment.unit,
+        message=f"{assignment.unit.name} 超时未接警，自动改派",
+    )
     if not incident.is_open:
         return None
     return _dispatch(incident, now, role=assignment.role)
@@ -588,32 +705,21 @@ def sweep(now=None) -> dict:
         expire_offer(assignment_id, now)
         expired += 1
     retried = 0
-    waiting = Incident.objects.filter(status=Status.PENDING, duplicate_of__isnull=True).exclude(
-        assignments__status__in=ACTIVE_ASSIGNMENT
-    ).values_list("code", flat=True)[:200]
+    waiting = (
+        Incident.objects.filter(status=Status.PENDING, duplicate_of__isnull=True)
+        .exclude(assignments__status__in=ACTIVE_ASSIGNMENT)
+        .values_list("code", flat=True)[:200]
+    )
     for code in waiting:
         with transaction.atomic():
             incident = _lock_incident(code)
-            if incident.status == Status.PENDING and not incident.assignments.filter(
-                status__in=ACTIVE_ASSIGNMENT
-            ).exists():
-                if _retry_dispatch(incident, now):
-                    retried += 1
+            waiting_still = (
+                incident.status == Status.PENDING
+                and not incident.assignments.filter(status__in=ACTIVE_ASSIGNMENT).exists()
+            )
+            if waiting_still and _dispatch(incident, now, retry=True):
+                retried += 1
     return {"expired": expired, "retried": retried}
-
-
-def _retry_dispatch(incident: Incident, now) -> Assignment | None:
-    # A retry may offer again to units that timed out earlier: better than nobody.
-    for candidate in dispatch.candidates(incident, now=now, scope_path=_search_scope(incident)):
-        assignment = _offer(incident, candidate, now, role=AssignmentRole.PRIMARY)
-        if assignment is not None:
-            Incident.objects.filter(pk=incident.pk).update(status=Status.DISPATCHED)
-            _event(incident, EventKind.OFFERED, now, unit=candidate.unit,
-                   message=f"重新派警：{candidate.unit.name}（约 {candidate.distance_m / 1000:.1f} 公里）",
-                   data={"assignment": assignment.pk, "role": AssignmentRole.PRIMARY})
-            _schedule_expiry(assignment)
-            return assignment
-    return None
 
 
 def _require_commander(user: User, code: str) -> Incident:
@@ -624,8 +730,9 @@ def _require_commander(user: User, code: str) -> Incident:
 
 
 @transaction.atomic
-def redispatch(code: str, user: User, *, unit_id: int | None = None, reason: str = "",
-               now=None) -> Assignment | None:
+def redispatch(
+    code: str, user: User, *, unit_id: int | None = None, reason: str = "", now=None
+) -> Assignment | None:
     """A commander takes the incident off its current unit and gives it to another (or the best)."""
     now = now or clock.now()
     incident = _require_commander(user, code)
@@ -647,21 +754,37 @@ def redispatch(code: str, user: User, *, unit_id: int | None = None, reason: str
         old.finished_at = now
         old.save(update_fields=["status", "finished_at"])
         _free_unit(old)
-    _event(incident, EventKind.REDISPATCHED, now, actor=user,
-           message=f"指挥员改派：{reason or '人工调度'}")
+    _event(
+        incident,
+        EventKind.REDISPATCHED,
+        now,
+        actor=user,
+        message=f"指挥员改派：{reason or '人工调度'}",
+    )
     if target is None:
         return _dispatch(incident, now, by=user)
-    distance = (haversine_m(incident.lng, incident.lat, target.lng, target.lat)
-                if target.lng is not None else 0)
+    distance = (
+        haversine_m(incident.lng, incident.lat, target.lng, target.lat)
+        if target.lng is not None
+        else 0
+    )
     candidate = dispatch.Candidate(target, distance, dispatch.eta_seconds(distance), False)
-    assignment = _offer(incident, candidate, now, role=AssignmentRole.PRIMARY, by=user,
-                        reason=reason)
+    assignment = _offer(
+        incident, candidate, now, role=AssignmentRole.PRIMARY, by=user, reason=reason
+    )
     if assignment is None:
         raise Conflict("unit_busy", f"{target.name} 刚被派往其他警情")
     if incident.status == Status.PENDING:
         Incident.objects.filter(pk=incident.pk).update(status=Status.DISPATCHED)
-    _event(incident, EventKind.OFFERED, now, actor=user, unit=target,
-           message=f"人工派警：{target.name}", data={"assignment": assignment.pk})
+    _event(
+        incident,
+        EventKind.OFFERED,
+        now,
+        actor=user,
+        unit=target,
+        message=f"人工派警：{target.name}",
+        data={"assignment": assignment.pk},
+    )
     _schedule_expiry(assignment)
     return assignment
 
@@ -674,8 +797,14 @@ def _close_as_duplicate(dup: Incident, into: Incident, now, user) -> None:
     dup.valid = False
     dup.save(update_fields=["status", "duplicate_of", "closed_at", "outcome", "valid"])
     _finish_assignments(dup, now)
-    _event(dup, EventKind.MERGED, now, actor=user, message=f"并入 {into.code}",
-           data={"into": into.code})
+    _event(
+        dup,
+        EventKind.MERGED,
+        now,
+        actor=user,
+        message=f"并入 {into.code}",
+        data={"into": into.code},
+    )
 
 
 @transaction.atomic
@@ -687,8 +816,14 @@ def merge(code: str, into_code: str, user: User, now=None) -> Incident:
         raise ServiceError("merge_self", "不能与自身合并")
     _require_open(dup)
     _close_as_duplicate(dup, into, now, user)
-    _event(into, EventKind.MERGED, now, actor=user, message=f"合并 {dup.code}",
-           data={"merged": dup.code})
+    _event(
+        into,
+        EventKind.MERGED,
+        now,
+        actor=user,
+        message=f"合并 {dup.code}",
+        data={"merged": dup.code},
+    )
     return into
 
 
@@ -739,8 +874,9 @@ def update_position(user: User, lng, lat, crs: str = "wgs84", now=None) -> Unit:
     return unit
 
 
-def create_unit(*, name: str, kind: str, org: OrgUnit, user: User | None = None,
-                members=()) -> Unit:
+def create_unit(
+    *, name: str, kind: str, org: OrgUnit, user: User | None = None, members=()
+) -> Unit:
     with transaction.atomic():
         unit = Unit.objects.create(name=name, kind=kind, org=org, org_path=org.path, user=user)
         if members:

@@ -21,16 +21,26 @@ def sla_status(incident: Incident) -> dict:
             return {"elapsed_s": None, "target_s": target, "state": "not_started"}
         elapsed = _elapsed(start_at, done_at)
         if done_at is None:
-            return {"elapsed_s": None, "target_s": target, "state": "running",
-                    "deadline": iso(start_at + timezone.timedelta(seconds=target))}
-        return {"elapsed_s": elapsed, "target_s": target,
-                "state": "met" if elapsed <= target else "missed"}
+            return {
+                "elapsed_s": None,
+                "target_s": target,
+                "state": "running",
+                "deadline": iso(start_at + timezone.timedelta(seconds=target)),
+            }
+        return {
+            "elapsed_s": elapsed,
+            "target_s": target,
+            "state": "met" if elapsed <= target else "missed",
+        }
 
     return {
         "accept": milestone(incident.accepted_at, incident.reported_at, incident.target_accept_s),
         "arrive": milestone(incident.arrived_at, incident.reported_at, incident.target_arrive_s),
-        "reinforce": milestone(incident.reinforce_arrived_at, incident.reinforce_requested_at
-                               and incident.reported_at, incident.target_reinforce_s),
+        "reinforce": milestone(
+            incident.reinforce_arrived_at,
+            incident.reinforce_requested_at and incident.reported_at,
+            incident.target_reinforce_s,
+        ),
     }
 
 
@@ -67,8 +77,9 @@ def incident_snapshot(incident: Incident, assignments=None) -> dict:
         "description": incident.description,
         "address": incident.address,
         "location": {"lat": round(incident.lat, 6), "lng": round(incident.lng, 6)},
-        "grid": ({"code": incident.grid.code, "name": incident.grid.name}
-                 if incident.grid_id else None),
+        "grid": (
+            {"code": incident.grid.code, "name": incident.grid.name} if incident.grid_id else None
+        ),
         "org": incident.org.name if incident.org_id else None,
         "outside_grids": incident.outside_grids,
         "duplicate_of": incident.duplicate_of.code if incident.duplicate_of_id else None,

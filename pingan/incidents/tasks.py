@@ -8,4 +8,3 @@ from . import services
 @task()
 def expire_offer(assignment_id: int) -> None:
     services.expire_offer(assignment_id)
-

@@ -18,6 +18,5 @@ urlpatterns = [
     path("console/incidents/", views.console_incidents, name="console-incidents"),
     path("console/incidents/<str:code>/", views.console_incident, name="console-incident"),
     path("console/incidents/<str:code>/row/", views.board_row, name="console-row"),
-    path("console/incidents/<str:code>/<str:action>/", views.console_action,
-         name="console-action"),
+    path("console/incidents/<str:code>/<str:action>/", views.console_action, name="console-action"),
 ]

@@ -56,10 +56,16 @@ def report(request):
             ]
             try:
                 result = services.report(
-                    category_code=data["category"], description=data["description"],
-                    lng=data["lng"], lat=data["lat"], crs=data["crs"], address=data["address"],
+                    category_code=data["category"],
+                    description=data["description"],
+                    lng=data["lng"],
+                    lat=data["lat"],
+                    crs=data["crs"],
+                    address=data["address"],
                     reporter=request.user if request.user.is_authenticated else None,
-                    anonymous=data["anonymous"], photos=photos, client_key=_client_key(request),
+                    anonymous=data["anonymous"],
+                    photos=photos,
+                    client_key=_client_key(request),
                 )
             except ServiceError as exc:
                 errors.append(exc.message)
@@ -72,16 +78,20 @@ def report(request):
         else:
             errors = form.chinese_errors()
     status = 400 if errors else 200
-    return render(request, "incidents/report.html",
-                  {"form": form, "errors": errors, "grids": public_grid_outlines()},
-                  status=status)
+    return render(
+        request,
+        "incidents/report.html",
+        {"form": form, "errors": errors, "grids": public_grid_outlines()},
+        status=status,
+    )
 
 
 @login_required
 def my_reports(request):
     incidents = services.incidents_for(request.user).filter(reporter=request.user)[:100]
-    return render(request, "incidents/my_reports.html",
-                  {"incidents": incidents, "live_since": live_since()})
+    return render(
+        request, "incidents/my_reports.html", {"incidents": incidents, "live_since": live_since()}
+    )
 
 
 @login_required
@@ -108,8 +118,9 @@ def rate(request, code):
         messages.error(request, "请选择 1 到 5 星")
     else:
         try:
-            services.rate(code, request.user, form.cleaned_data["rating"],
-                          form.cleaned_data["comment"])
+            services.rate(
+                code, request.user, form.cleaned_data["rating"], form.cleaned_data["comment"]
+            )
             messages.success(request, "感谢您的评价")
         except ServiceError as exc:
             messages.error(request, exc.message)
@@ -163,18 +174,30 @@ def _unit_assignments(user):
 def unit_home(request):
     unit = _unit_or_403(request.user)
     recent = services.assignments_for(request.user).exclude(status__in=ACTIVE_ASSIGNMENT)[:10]
-    return render(request, "incidents/unit_home.html", {
-        "unit": unit, "assignments": _unit_assignments(request.user), "recent": recent,
-        "resolve_form": ResolveForm(), "live_since": live_since(),
-    })
+    return render(
+        request,
+        "incidents/unit_home.html",
+        {
+            "unit": unit,
+            "assignments": _unit_assignments(request.user),
+            "recent": recent,
+            "resolve_form": ResolveForm(),
+            "live_since": live_since(),
+        },
+    )
 
 
 @login_required
 def unit_list_part(request):
     _unit_or_403(request.user)
-    return render(request, "incidents/_unit_list.html", {
-        "assignments": _unit_assignments(request.user), "resolve_form": ResolveForm(),
-    })
+    return render(
+        request,
+        "incidents/_unit_list.html",
+        {
+            "assignments": _unit_assignments(request.user),
+            "resolve_form": ResolveForm(),
+        },
+    )
 
 
 UNIT_ACTIONS = {
@@ -182,7 +205,8 @@ UNIT_ACTIONS = {
     "decline": lambda code, user, post: services.decline(code, user, post.get("note", "")),
     "arrive": lambda code, user, post: services.arrive(code, user),
     "reinforce": lambda code, user, post: services.request_reinforcement(
-        code, user, post.get("note", "")),
+        code, user, post.get("note", "")
+    ),
 }
 
 
@@ -195,8 +219,13 @@ def unit_action(request, code, action):
             form = ResolveForm(request.POST)
             if not form.is_valid():
                 raise ServiceError("bad_outcome", "请选择处置结果")
-            services.resolve(code, request.user, outcome=form.cleaned_data["outcome"],
-                             note=form.cleaned_data["note"], valid=form.cleaned_data["valid"])
+            services.resolve(
+                code,
+                request.user,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                valid=form.cleaned_data["valid"],
+            )
         elif action in UNIT_ACTIONS:
             UNIT_ACTIONS[action](code, request.user, request.POST)
         else:
@@ -228,8 +257,9 @@ def _board_incidents(user):
     return (
         services.incidents_for(user)
         .filter(status__in=OPEN_STATUSES)
-        .prefetch_related(Prefetch("assignments",
-                                   queryset=Assignment.objects.select_related("unit")))
+        .prefetch_related(
+            Prefetch("assignments", queryset=Assignment.objects.select_related("unit"))
+        )
         .order_by("-reported_at")[:300]
     )
 
@@ -244,22 +274,27 @@ def board(request):
 
     grids = Grid.objects.filter(org__in=visible_orgs(user)).select_related("org", "officer")
     units = Unit.objects.filter(org__in=visible_orgs(user), on_duty=True)
-    return render(request, "incidents/board.html", {
-        "snaps": snaps,
-        "grids_json": grids_geojson(grids),
-        "snaps_json": snaps,
-        "units_json": [
-            {"name": u.name, "lat": u.lat, "lng": u.lng, "busy": bool(u.current_assignment_id)}
-            for u in units if u.lat is not None
-        ],
-        "live_since": live_since(),
-        "counts": {
-            "open": len(snaps),
-            "pending": sum(1 for s in snaps if s["status"] in ("pending", "dispatched")),
-            "on_duty": units.count(),
-            "outside": sum(1 for s in snaps if s["outside_grids"]),
+    return render(
+        request,
+        "incidents/board.html",
+        {
+            "snaps": snaps,
+            "grids_json": grids_geojson(grids),
+            "snaps_json": snaps,
+            "units_json": [
+                {"name": u.name, "lat": u.lat, "lng": u.lng, "busy": bool(u.current_assignment_id)}
+                for u in units
+                if u.lat is not None
+            ],
+            "live_since": live_since(),
+            "counts": {
+                "open": len(snaps),
+                "pending": sum(1 for s in snaps if s["status"] in ("pending", "dispatched")),
+                "on_duty": units.count(),
+                "outside": sum(1 for s in snaps if s["outside_grids"]),
+            },
         },
-    })
+    )
 
 
 @login_required
@@ -274,10 +309,9 @@ def console_incident(request, code):
     _commander_required(request)
     incident = _visible_or_404(request.user, code)
     context = _detail_context(incident)
-    context["units"] = (
-        Unit.objects.filter(org__in=visible_orgs(request.user), on_duty=True,
-                            current_assignment__isnull=True).order_by("name")
-    )
+    context["units"] = Unit.objects.filter(
+        org__in=visible_orgs(request.user), on_duty=True, current_assignment__isnull=True
+    ).order_by("name")
     context["duplicates"] = incident.duplicates.all()
     context["outcomes"] = Outcome.choices
     return render(request, "incidents/console_incident.html", context)
@@ -292,8 +326,12 @@ def console_action(request, code, action):
     try:
         if action == "redispatch":
             unit_id = post.get("unit_id") or None
-            services.redispatch(code, user, unit_id=int(unit_id) if unit_id else None,
-                                reason=post.get("reason", "")[:200])
+            services.redispatch(
+                code,
+                user,
+                unit_id=int(unit_id) if unit_id else None,
+                reason=post.get("reason", "")[:200],
+            )
         elif action == "merge":
             target = post.get("into", "").strip()
             services.merge(code, target, user)
@@ -303,8 +341,13 @@ def console_action(request, code, action):
             form = ResolveForm(post)
             if not form.is_valid():
                 raise ServiceError("bad_outcome", "请选择处置结果")
-            services.resolve(code, user, outcome=form.cleaned_data["outcome"],
-                             note=form.cleaned_data["note"], valid=form.cleaned_data["valid"])
+            services.resolve(
+                code,
+                user,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                valid=form.cleaned_data["valid"],
+            )
         else:
             raise Http404
         messages.success(request, "操作成功")
@@ -323,8 +366,9 @@ def compliance(request):
     qs = services.incidents_for(request.user)
     rows = queries.compliance(qs, group)
     total = queries.compliance(qs.exclude(org__isnull=True).filter(), "org")
-    return render(request, "incidents/compliance.html",
-                  {"rows": rows, "group": group, "org_rows": total})
+    return render(
+        request, "incidents/compliance.html", {"rows": rows, "group": group, "org_rows": total}
+    )
 
 
 @login_required
@@ -362,15 +406,27 @@ def console_incidents(request):
         errors.append("类别无效")
         category = None
     qs = queries.filter_incidents(
-        services.incidents_for(request.user), status=status, category=category,
-        grid=params.get("grid") or None, since=parse_day("since"),
-        until=parse_day("until", end=True), q=(params.get("q") or "")[:100] or None,
+        services.incidents_for(request.user),
+        status=status,
+        category=category,
+        grid=params.get("grid") or None,
+        since=parse_day("since"),
+        until=parse_day("until", end=True),
+        q=(params.get("q") or "")[:100] or None,
     ).order_by("-reported_at")
     page = Paginator(qs, 50).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)
-    return render(request, "incidents/console_incidents.html", {
-        "page": page, "errors": errors, "statuses": Status.choices,
-        "categories": Category.objects.filter(level__lte=2, active=True).order_by("code"),
-        "params": params, "query": query.urlencode(),
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "incidents/console_incidents.html",
+        {
+            "page": page,
+            "errors": errors,
+            "statuses": Status.choices,
+            "categories": Category.objects.filter(level__lte=2, active=True).order_by("code"),
+            "params": params,
+            "query": query.urlencode(),
+        },
+        status=400 if errors else 200,
+    )

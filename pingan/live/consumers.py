@@ -59,8 +59,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         visible = incidents_for(self.user)
         events = (
             IncidentEvent.objects.filter(pk__gt=since, incident__in=visible.values("pk"))
-            .select_related("incident", "incident__category", "incident__grid", "incident__org",
-                            "incident__duplicate_of")
+            .select_related(
+                "incident",
+                "incident__category",
+                "incident__grid",
+                "incident__org",
+                "incident__duplicate_of",
+            )
             .order_by("pk")[:CATCH_UP_LIMIT]
         )
         return [event_message(e) for e in events]

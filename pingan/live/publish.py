@@ -73,9 +73,14 @@ def audience(event: IncidentEvent) -> tuple[set[str], set[int]]:
 def publish_event(event_id: int) -> None:
     event = (
         IncidentEvent.objects.select_related(
-            "incident", "incident__category", "incident__grid", "incident__org",
+            "incident",
+            "incident__category",
+            "incident__grid",
+            "incident__org",
             "incident__duplicate_of",
-        ).filter(pk=event_id).first()
+        )
+        .filter(pk=event_id)
+        .first()
     )
     if event is None:
         return

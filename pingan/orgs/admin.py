@@ -23,5 +23,11 @@ class GridAdmin(admin.ModelAdmin):
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
-    list_display = ("org", "accept_seconds", "arrive_seconds", "reinforce_seconds",
-                    "rural_arrive_seconds", "rural_reinforce_seconds")
+    list_display = (
+        "org",
+        "accept_seconds",
+        "arrive_seconds",
+        "reinforce_seconds",
+        "rural_arrive_seconds",
+        "rural_reinforce_seconds",
+    )

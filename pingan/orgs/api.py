@@ -41,8 +41,12 @@ def grids_for(user):
     return Grid.objects.filter(org__in=visible_orgs(user)).select_related("org", "officer")
 
 
-@router.get("/grids", response=list[GridOut], auth=REQUIRED,
-            summary="Grids in my jurisdiction (?format=geojson for a FeatureCollection)")
+@router.get(
+    "/grids",
+    response=list[GridOut],
+    auth=REQUIRED,
+    summary="Grids in my jurisdiction (?format=geojson for a FeatureCollection)",
+)
 def list_grids(request, filters: Query[GridFilter]):
     grids = grids_for(request.auth)
     if filters.org:
@@ -50,9 +54,16 @@ def list_grids(request, filters: Query[GridFilter]):
     if filters.format == "geojson":
         return JsonResponse(grids_geojson(grids), content_type="application/geo+json")
     return [
-        GridOut(code=g.code, name=g.name, kind=g.kind, org_code=g.org.code, org=g.org.name,
-                officer=g.officer.label if g.officer else None,
-                centroid={"lat": g.centroid_lat, "lng": g.centroid_lng}, area_km2=g.area_km2)
+        GridOut(
+            code=g.code,
+            name=g.name,
+            kind=g.kind,
+            org_code=g.org.code,
+            org=g.org.name,
+            officer=g.officer.label if g.officer else None,
+            centroid={"lat": g.centroid_lat, "lng": g.centroid_lng},
+            area_km2=g.area_km2,
+        )
         for g in grids
     ]
 

@@ -30,8 +30,12 @@ class OrgUnit(models.Model):
     name = models.CharField("名称", max_length=100)
     kind = models.CharField("类型", max_length=16, choices=OrgKind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name="上级单位", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name="上级单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     # Materialised path "/1/4/17/": a subtree is one indexed prefix query on any database.
     path = models.CharField(max_length=255, db_index=True, editable=False)
@@ -78,8 +82,12 @@ class Grid(models.Model):
     centroid_lat = models.FloatField()
     area_km2 = models.FloatField(default=0)
     officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="社区（驻村）民警", null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="officer_grids",
+        settings.AUTH_USER_MODEL,
+        verbose_name="社区（驻村）民警",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="officer_grids",
     )
     auxiliaries = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name="辅警", blank=True, related_name="auxiliary_grids"
@@ -114,6 +122,9 @@ class GridVersion(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     version = models.PositiveBigIntegerField(default=0)
 
+    def __str__(self):
+        return f"grid version {self.version}"
+
 
 class SlaPolicy(models.Model):
     """The 1-3-5 targets for an org unit and everything below it (nearest policy wins)."""
@@ -123,9 +134,7 @@ class SlaPolicy(models.Model):
     arrive_seconds = models.PositiveIntegerField("首警到场（秒）", default=180)
     reinforce_seconds = models.PositiveIntegerField("增援到场（秒）", default=300)
     # Rural areas may set longer targets for their village grids.
-    rural_arrive_seconds = models.PositiveIntegerField(
-        "农村首警到场（秒）", null=True, blank=True
-    )
+    rural_arrive_seconds = models.PositiveIntegerField("农村首警到场（秒）", null=True, blank=True)
     rural_reinforce_seconds = models.PositiveIntegerField(
         "农村增援到场（秒）", null=True, blank=True
     )

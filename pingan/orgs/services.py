@@ -26,13 +26,15 @@ class OrgError(ValueError):
 
 
 @transaction.atomic
-def create_org(*, code: str, name: str, kind: str, parent: OrgUnit | None = None,
-               division_code: str = "") -> OrgUnit:
+def create_org(
+    *, code: str, name: str, kind: str, parent: OrgUnit | None = None, division_code: str = ""
+) -> OrgUnit:
     parent_kind = parent.kind if parent else None
     if parent_kind not in ALLOWED_PARENTS[OrgKind(kind)]:
         raise OrgError("bad_parent", f"{OrgKind(kind).label}不能隶属于{parent or '（无上级）'}")
-    org = OrgUnit.objects.create(code=code, name=name, kind=kind, parent=parent, path="",
-                                 division_code=division_code)
+    org = OrgUnit.objects.create(
+        code=code, name=name, kind=kind, parent=parent, path="", division_code=division_code
+    )
     org.path = f"{parent.path if parent else '/'}{org.pk}/"
     org.save(update_fields=["path"])
     return org
@@ -83,9 +85,7 @@ def bump_grid_version() -> None:
     if not updated:
         # A fresh counter starts at a random value: after a restore or a flush, a process
         # still holding an index labelled "1" must not mistake new grids for its old ones.
-        GridVersion.objects.get_or_create(
-            pk=1, defaults={"version": secrets.randbelow(2**40) + 1}
-        )
+        GridVersion.objects.get_or_create(pk=1, defaults={"version": secrets.randbelow(2**40) + 1})
     # Check at once in this process (its next lookup may be in this very transaction), and
     # again after commit, when other readers can see the change.
     grid_index.invalidate()
@@ -141,12 +141,26 @@ def _geometry_fields(geometry) -> dict:
 
 
 @transaction.atomic
-def save_grid(*, code: str, name: str, kind: str, org: OrgUnit, geometry,
-              division_code: str = "", officer: User | None = None) -> Grid:
+def save_grid(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    org: OrgUnit,
+    geometry,
+    division_code: str = "",
+    officer: User | None = None,
+) -> Grid:
     grid, _ = Grid.objects.update_or_create(
         code=code,
-        defaults={"name": name, "kind": kind, "org": org, "division_code": division_code,
-                  "officer": officer, **_geometry_fields(geometry)},
+        defaults={
+            "name": name,
+            "kind": kind,
+            "org": org,
+            "division_code": division_code,
+            "officer": officer,
+            **_geometry_fields(geometry),
+        },
     )
     bump_grid_version()
     return grid
@@ -176,12 +190,15 @@ def import_grids(source, *, org: OrgUnit, crs: str = "wgs84") -> ImportResult:
             if target is None:
                 raise OrgError(
                     "unknown_org",
-                    f"第 {index} 个要素（code={feature.code}）的 org_code={org_code} 不在本单位辖区内",
+                    f"第 {index} 个要素（code={feature.code}）的 org_code={org_code} "
+                    "不在本单位辖区内",
                 )
         _, was_created = Grid.objects.update_or_create(
             code=feature.code,
             defaults={
-                "name": feature.name, "kind": feature.kind, "org": target,
+                "name": feature.name,
+                "kind": feature.kind,
+                "org": target,
                 "division_code": str(feature.properties.get("division_code") or "")[:12],
                 **_geometry_fields(feature.geometry),
             },
@@ -197,8 +214,11 @@ def grids_geojson(grids) -> dict:
         {
             "geometry": grid.geometry,
             "properties": {
-                "code": grid.code, "name": grid.name, "kind": grid.kind,
-                "org_code": grid.org.code, "org": grid.org.name,
+                "code": grid.code,
+                "name": grid.name,
+                "kind": grid.kind,
+                "org_code": grid.org.code,
+                "org": grid.org.name,
                 "officer": grid.officer.label if grid.officer else None,
             },
         }
@@ -206,12 +226,19 @@ def grids_geojson(grids) -> dict:
     )
 
 
-def assign_grid_staff(grid: Grid, *, officer: User | None = None,
-                      auxiliaries: list[User] = (), grid_workers: list[User] = ()) -> None:
+def assign_grid_staff(
+    grid: Grid,
+    *,
+    officer: User | None = None,
+    auxiliaries: list[User] = (),
+    grid_workers: list[User] = (),
+) -> None:
     with transaction.atomic():
-        for user, role in [(officer, Role.OFFICER)] + [(u, Role.AUXILIARY) for u in auxiliaries] + [
-            (u, Role.GRID_WORKER) for u in grid_workers
-        ]:
+        for user, role in (
+            [(officer, Role.OFFICER)]
+            + [(u, Role.AUXILIARY) for u in auxiliaries]
+            + [(u, Role.GRID_WORKER) for u in grid_workers]
+        ):
             if user is not None and user.role != role:
                 raise OrgError("wrong_role", f"{user.label} 的角色不是{Role(role).label}")
         if officer is not None:
@@ -246,11 +273,16 @@ def targets_for(org: OrgUnit | None, grid_kind: str | None = None) -> Targets:
         rural = grid_kind in {GridKind.RURAL_VILLAGE, GridKind.SCENIC_AREA}
         return Targets(
             accept_seconds=policy.accept_seconds,
-            arrive_seconds=(policy.rural_arrive_seconds if rural and policy.rural_arrive_seconds
-                            else policy.arrive_seconds),
-            reinforce_seconds=(policy.rural_reinforce_seconds
-                               if rural and policy.rural_reinforce_seconds
-                               else policy.reinforce_seconds),
+            arrive_seconds=(
+                policy.rural_arrive_seconds
+                if rural and policy.rural_arrive_seconds
+                else policy.arrive_seconds
+            ),
+            reinforce_seconds=(
+                policy.rural_reinforce_seconds
+                if rural and policy.rural_reinforce_seconds
+                else policy.reinforce_seconds
+            ),
         )
     return Targets()
 
@@ -268,8 +300,10 @@ def public_grid_outlines(limit: int = 2000) -> dict | None:
         outlines = None
         if len(grids) <= limit:
             outlines = features_to_feature_collection(
-                {"geometry": g.geometry.simplify(0.0005),
-                 "properties": {"code": g.code, "name": g.name}}
+                {
+                    "geometry": g.geometry.simplify(0.0005),
+                    "properties": {"code": g.code, "name": g.name},
+                }
                 for g in grids
             )
         _outline_cache.update(version=version, outlines=outlines)

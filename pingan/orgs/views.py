@@ -35,8 +35,13 @@ def grid_import(request):
             except (GeoJSONError, services.OrgError) as exc:
                 error = f"导入失败，未做任何修改：{exc.message}"
             else:
-                messages.success(request, f"导入成功：新增 {result.created} 个网格，更新 {result.updated} 个")
+                messages.success(
+                    request, f"导入成功：新增 {result.created} 个网格，更新 {result.updated} 个"
+                )
                 return redirect("console-grid-import")
-    return render(request, "orgs/grid_import.html",
-                  {"orgs": orgs, "error": error, "crs_names": CRS_NAMES},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "orgs/grid_import.html",
+        {"orgs": orgs, "error": error, "crs_names": CRS_NAMES},
+        status=400 if error else 200,
+    )

@@ -12,8 +12,11 @@ pytestmark = pytest.mark.django_db
 
 
 def api_login(username, password):
-    return Client().post("/api/auth/login", {"username": username, "password": password},
-                         content_type="application/json")
+    return Client().post(
+        "/api/auth/login",
+        {"username": username, "password": password},
+        content_type="application/json",
+    )
 
 
 def test_password_is_stored_hashed(world):
@@ -23,8 +26,12 @@ def test_password_is_stored_hashed(world):
 
 
 def test_page_login_redirects_each_role_to_its_end(world):
-    for user, target in [(world.commander, "/console/"), (world.officer_a, "/unit/"),
-                         (world.aux_a, "/unit/"), (world.citizen, "/my/reports/")]:
+    for user, target in [
+        (world.commander, "/console/"),
+        (world.officer_a, "/unit/"),
+        (world.aux_a, "/unit/"),
+        (world.citizen, "/my/reports/"),
+    ]:
         response = Client().post("/login/", {"username": user.username, "password": PASSWORD})
         assert response.status_code == 302
         assert response.url == target
@@ -37,8 +44,9 @@ def test_page_login_failure_speaks_chinese(world):
 
 
 def test_login_does_not_follow_offsite_next(world):
-    response = Client().post("/login/?next=https://evil.example/", {
-        "username": "citizen", "password": PASSWORD})
+    response = Client().post(
+        "/login/?next=https://evil.example/", {"username": "citizen", "password": PASSWORD}
+    )
     assert response.url == "/my/reports/"
 
 
@@ -106,10 +114,11 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(world):
 
 
 def test_login_rejects_malformed_bodies(world):
-    assert Client().post("/api/auth/login", "{not json",
-                         content_type="application/json").status_code == 400
-    response = Client().post("/api/auth/login", {"username": ""},
-                             content_type="application/json")
+    assert (
+        Client().post("/api/auth/login", "{not json", content_type="application/json").status_code
+        == 400
+    )
+    response = Client().post("/api/auth/login", {"username": ""}, content_type="application/json")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_input"
 

@@ -7,12 +7,18 @@ from pingan.incidents.models import Unit
 from tests.conftest import GA1_CENTER, GB1_CENTER
 
 
-def report_at(center=GA1_CENTER, *, dlng=0.0, dlat=0.0, category="020100", reporter=None,
-              now=None, **kwargs):
+def report_at(
+    center=GA1_CENTER, *, dlng=0.0, dlat=0.0, category="020100", reporter=None, now=None, **kwargs
+):
     return services.report(
-        category_code=category, description=kwargs.pop("description", "有人打架"),
-        lng=center[0] + dlng, lat=center[1] + dlat, reporter=reporter, now=now,
-        client_key=kwargs.pop("client_key", "test"), **kwargs,
+        category_code=category,
+        description=kwargs.pop("description", "有人打架"),
+        lng=center[0] + dlng,
+        lat=center[1] + dlat,
+        reporter=reporter,
+        now=now,
+        client_key=kwargs.pop("client_key", "test"),
+        **kwargs,
     )
 
 

@@ -39,15 +39,15 @@ def test_officer_cannot_act_on_another_stations_incident(world, api, two_inciden
     _, b = two_incidents
     before = (IncidentEvent.objects.count(), list(Assignment.objects.values_list("status")))
     for action in ("accept", "arrive", "reinforce"):
-        response = api(world.officer_a).post(f"/api/incidents/{b.code}/{action}",
-                                             content_type="application/json")
+        response = api(world.officer_a).post(
+            f"/api/incidents/{b.code}/{action}", content_type="application/json"
+        )
         assert response.status_code in (403, 404)
-    response = api(world.officer_a).post(f"/api/incidents/{b.code}/resolve",
-                                         {"outcome": "mediated"},
-                                         content_type="application/json")
+    response = api(world.officer_a).post(
+        f"/api/incidents/{b.code}/resolve", {"outcome": "mediated"}, content_type="application/json"
+    )
     assert response.status_code in (403, 404)
-    assert (IncidentEvent.objects.count(),
-            list(Assignment.objects.values_list("status"))) == before
+    assert (IncidentEvent.objects.count(), list(Assignment.objects.values_list("status"))) == before
 
 
 def test_colleague_not_assigned_cannot_accept(world, api, two_incidents):
@@ -107,14 +107,20 @@ def test_station_chief_sees_own_station_commander_sees_county(world, api, two_in
 def test_only_commanders_redispatch_merge_split(world, api, two_incidents):
     a, b = two_incidents
     for user in (world.officer_a, world.aux_a, world.citizen):
-        response = api(user).post(f"/api/incidents/{a.code}/redispatch", {},
-                                  content_type="application/json")
+        response = api(user).post(
+            f"/api/incidents/{a.code}/redispatch", {}, content_type="application/json"
+        )
         assert response.status_code == 403
-        response = api(user).post(f"/api/incidents/{a.code}/merge", {"into": b.code},
-                                  content_type="application/json")
+        response = api(user).post(
+            f"/api/incidents/{a.code}/merge", {"into": b.code}, content_type="application/json"
+        )
         assert response.status_code == 403
-    assert api(world.chief_a).post(f"/api/incidents/{b.code}/redispatch", {},
-                                   content_type="application/json").status_code == 404
+    assert (
+        api(world.chief_a)
+        .post(f"/api/incidents/{b.code}/redispatch", {}, content_type="application/json")
+        .status_code
+        == 404
+    )
 
 
 def test_console_pages_are_for_commanders_only(world, two_incidents):
@@ -141,8 +147,9 @@ def test_unit_pages_need_a_unit(world):
     client = Client()
     client.force_login(world.citizen)
     assert client.get("/unit/").status_code == 403
-    assert client.post("/api/units/me/duty", {"on_duty": True},
-                       content_type="application/json").status_code in (401, 403)
+    assert client.post(
+        "/api/units/me/duty", {"on_duty": True}, content_type="application/json"
+    ).status_code in (401, 403)
 
 
 def test_grids_are_scoped_to_the_station(world, api):

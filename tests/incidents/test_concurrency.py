@@ -46,7 +46,8 @@ def test_simultaneous_incidents_never_both_take_the_last_free_unit(world):
     busy(world.unit_officer_b)
     # Eight reports at once, different categories and 200 m apart: none is a duplicate.
     results = run_in_threads(
-        lambda i: report_at(dlat=0.0018 * (i - 4), category=CATEGORIES[i]), len(CATEGORIES))
+        lambda i: report_at(dlat=0.0018 * (i - 4), category=CATEGORIES[i]), len(CATEGORIES)
+    )
     taken = [r.assignment for r in results if r.assignment is not None]
     assert len(taken) == 1
     unit = Unit.objects.get(pk=world.unit_officer_a.pk)
@@ -58,14 +59,17 @@ def test_simultaneous_incidents_never_both_take_the_last_free_unit(world):
 def test_simultaneous_reports_get_distinct_consecutive_codes(world):
     results = run_in_threads(
         lambda i: report_at(dlat=0.0018 * (i - 4), category=CATEGORIES[i]).incident.code,
-        len(CATEGORIES))
+        len(CATEGORIES),
+    )
     numbers = sorted(int(code.split("-")[1]) for code in results)
     assert numbers == list(range(numbers[0], numbers[0] + len(CATEGORIES)))
 
 
 def test_three_units_eight_incidents_each_unit_taken_once(world):
     results = run_in_threads(
-        lambda i: report_at(dlat=0.0018 * (i - 4), category=CATEGORIES[i]), len(CATEGORIES))
+        lambda i: report_at(dlat=0.0018 * (i - 4), category=CATEGORIES[i]), len(CATEGORIES)
+    )
     units = [r.assignment.unit_id for r in results if r.assignment is not None]
-    assert sorted(units) == sorted({world.unit_officer_a.pk, world.unit_aux_a.pk,
-                                    world.unit_officer_b.pk})
+    assert sorted(units) == sorted(
+        {world.unit_officer_a.pk, world.unit_aux_a.pk, world.unit_officer_b.pk}
+    )

@@ -102,7 +102,8 @@ def test_sweep_expires_overdue_offers(world, settings):
     report_at(now=now)
     assert services.sweep(now + timedelta(seconds=45))["expired"] == 1
     assert Assignment.objects.filter(status=AssignmentStatus.OFFERED).get().unit == (
-        world.unit_aux_a)
+        world.unit_aux_a
+    )
 
 
 def test_offer_schedules_its_expiry_task(world, settings, django_capture_on_commit_callbacks):
@@ -112,8 +113,7 @@ def test_offer_schedules_its_expiry_task(world, settings, django_capture_on_comm
     default_task_backend.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assignment = report_at().assignment
-    scheduled = [r for r in default_task_backend.results
-                 if r.task.func.__name__ == "expire_offer"]
+    scheduled = [r for r in default_task_backend.results if r.task.func.__name__ == "expire_offer"]
     assert [r.args for r in scheduled] == [[assignment.pk]]
     assert scheduled[0].task.run_after == assignment.expires_at
 
@@ -162,8 +162,9 @@ def test_resolve_frees_every_unit(world):
 def test_commander_redispatches_by_hand(world):
     incident = report_at().incident
     services.accept(incident.code, world.officer_a)
-    assignment = services.redispatch(incident.code, world.commander,
-                                     unit_id=world.unit_officer_b.pk, reason="就近调度")
+    assignment = services.redispatch(
+        incident.code, world.commander, unit_id=world.unit_officer_b.pk, reason="就近调度"
+    )
     assert assignment.unit == world.unit_officer_b
     assert assignment.dispatched_by == world.commander
     assert Unit.objects.get(pk=world.unit_officer_a.pk).current_assignment is None

@@ -89,6 +89,5 @@ def test_console_shows_duplicates_and_merges_through_the_page(world):
     response = client.post(f"/console/incidents/{other.code}/merge/", {"into": first.code})
     assert response.status_code == 302
     assert Incident.objects.get(pk=other.pk).status == Status.MERGED
-    bad = client.post(f"/console/incidents/{first.code}/merge/", {"into": "JQ-NOPE"},
-                      follow=True)
+    bad = client.post(f"/console/incidents/{first.code}/merge/", {"into": "JQ-NOPE"}, follow=True)
     assert "未找到" in bad.content.decode()

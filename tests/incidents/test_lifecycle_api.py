@@ -21,38 +21,59 @@ def test_accept_arrive_reinforce_resolve_rate(world, api):
     assert officer.post(f"/api/incidents/{code}/accept").json()["status"] == "accepted"
     assert officer.post(f"/api/incidents/{code}/accept").status_code == 409
     assert officer.post(f"/api/incidents/{code}/arrive").json()["status"] == "on_scene"
-    reinforced = officer.post(f"/api/incidents/{code}/reinforce", {"note": "需要支援"},
-                              content_type="application/json").json()
+    reinforced = officer.post(
+        f"/api/incidents/{code}/reinforce", {"note": "需要支援"}, content_type="application/json"
+    ).json()
     assert {a["role"] for a in reinforced["assignments"]} == {"primary", "reinforcement"}
     # The citizen cannot rate before it is resolved.
     citizen = api(world.citizen)
-    early = citizen.post(f"/api/incidents/{code}/rate", {"rating": 5},
-                         content_type="application/json")
+    early = citizen.post(
+        f"/api/incidents/{code}/rate", {"rating": 5}, content_type="application/json"
+    )
     assert early.status_code == 409
-    done = officer.post(f"/api/incidents/{code}/resolve",
-                        {"outcome": "mediated", "note": "已调解"},
-                        content_type="application/json").json()
+    done = officer.post(
+        f"/api/incidents/{code}/resolve",
+        {"outcome": "mediated", "note": "已调解"},
+        content_type="application/json",
+    ).json()
     assert done["status"] == "resolved" and done["outcome"] == "mediated"
     assert officer.get("/api/assignments/mine").json() == []
-    rated = citizen.post(f"/api/incidents/{code}/rate", {"rating": 4, "comment": "很及时"},
-                         content_type="application/json")
+    rated = citizen.post(
+        f"/api/incidents/{code}/rate",
+        {"rating": 4, "comment": "很及时"},
+        content_type="application/json",
+    )
     assert rated.json()["rating"] == 4
-    assert citizen.post(f"/api/incidents/{code}/rate", {"rating": 5},
-                        content_type="application/json").status_code == 409
+    assert (
+        citizen.post(
+            f"/api/incidents/{code}/rate", {"rating": 5}, content_type="application/json"
+        ).status_code
+        == 409
+    )
     kinds = [e["kind"] for e in citizen.get(f"/api/incidents/{code}").json()["timeline"]]
-    assert kinds == ["reported", "offered", "accepted", "arrived", "reinforce_requested",
-                     "offered", "resolved", "rated"]
+    assert kinds == [
+        "reported",
+        "offered",
+        "accepted",
+        "arrived",
+        "reinforce_requested",
+        "offered",
+        "resolved",
+        "rated",
+    ]
 
 
 def test_only_the_reporter_rates(world, api):
     code = report_at(reporter=world.citizen).incident.code
     services.resolve(code, world.commander, outcome="no_finding")
     for user in (world.citizen2, world.officer_a):
-        response = api(user).post(f"/api/incidents/{code}/rate", {"rating": 1},
-                                  content_type="application/json")
+        response = api(user).post(
+            f"/api/incidents/{code}/rate", {"rating": 1}, content_type="application/json"
+        )
         assert response.status_code == 404
-    bad = api(world.citizen).post(f"/api/incidents/{code}/rate", {"rating": 6},
-                                  content_type="application/json")
+    bad = api(world.citizen).post(
+        f"/api/incidents/{code}/rate", {"rating": 6}, content_type="application/json"
+    )
     assert bad.status_code == 422
 
 
@@ -116,18 +137,26 @@ def test_compliance_endpoint(world, api):
 
 def test_unit_duty_and_position(world, api):
     officer = api(world.officer_a)
-    data = officer.post("/api/units/me/duty", {"on_duty": False},
-                        content_type="application/json").json()
+    data = officer.post(
+        "/api/units/me/duty", {"on_duty": False}, content_type="application/json"
+    ).json()
     assert data["on_duty"] is False
     assert report_at().assignment.unit != world.unit_officer_a
-    moved = officer.post("/api/units/me/position", {"lat": 26.31, "lng": 114.31, "crs": "wgs84"},
-                         content_type="application/json")
+    moved = officer.post(
+        "/api/units/me/position",
+        {"lat": 26.31, "lng": 114.31, "crs": "wgs84"},
+        content_type="application/json",
+    )
     assert moved.json()["position"] == {"lat": 26.31, "lng": 114.31}
-    bad = officer.post("/api/units/me/position", {"lat": 100, "lng": 114.31},
-                       content_type="application/json")
+    bad = officer.post(
+        "/api/units/me/position", {"lat": 100, "lng": 114.31}, content_type="application/json"
+    )
     assert bad.status_code == 422
-    bad_crs = officer.post("/api/units/me/position", {"lat": 26, "lng": 114, "crs": "mars"},
-                           content_type="application/json")
+    bad_crs = officer.post(
+        "/api/units/me/position",
+        {"lat": 26, "lng": 114, "crs": "mars"},
+        content_type="application/json",
+    )
     assert bad_crs.status_code == 422
 
 

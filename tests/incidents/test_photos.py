@@ -21,8 +21,13 @@ def image_bytes(fmt="JPEG", size=(40, 30)):
 
 
 def form(**extra):
-    data = {"category": "020100", "description": "有人打架", "lat": GA1_CENTER[1],
-            "lng": GA1_CENTER[0], "crs": "wgs84"}
+    data = {
+        "category": "020100",
+        "description": "有人打架",
+        "lat": GA1_CENTER[1],
+        "lng": GA1_CENTER[0],
+        "crs": "wgs84",
+    }
     data.update(extra)
     return data
 
@@ -35,8 +40,10 @@ def logged_in(user):
 
 def test_report_page_takes_photos(world):
     client = logged_in(world.citizen)
-    photos = [SimpleUploadedFile("a.jpg", image_bytes("JPEG"), "image/jpeg"),
-              SimpleUploadedFile("b.png", image_bytes("PNG"), "image/png")]
+    photos = [
+        SimpleUploadedFile("a.jpg", image_bytes("JPEG"), "image/jpeg"),
+        SimpleUploadedFile("b.png", image_bytes("PNG"), "image/png"),
+    ]
     response = client.post("/report/", {**form(), "photos": photos})
     assert response.status_code == 302
     incident = Incident.objects.get()
@@ -48,16 +55,20 @@ def test_report_page_takes_photos(world):
     assert logged_in(world.officer_a).get(f"/photos/{stored[0].pk}/").status_code == 200
 
 
-@pytest.mark.parametrize("name,content,ctype,message", [
-    ("evil.jpg", b"#!/bin/sh\nrm -rf /", "image/jpeg", "不是有效的图片"),
-    ("anim.gif", None, "image/gif", "格式不支持"),
-])
+@pytest.mark.parametrize(
+    "name,content,ctype,message",
+    [
+        ("evil.jpg", b"#!/bin/sh\nrm -rf /", "image/jpeg", "不是有效的图片"),
+        ("anim.gif", None, "image/gif", "格式不支持"),
+    ],
+)
 def test_report_page_rejects_bad_photos_and_keeps_nothing(world, name, content, ctype, message):
     if content is None:
         content = image_bytes("GIF")
     client = logged_in(world.citizen)
-    response = client.post("/report/", {**form(), "photos": [
-        SimpleUploadedFile(name, content, ctype)]})
+    response = client.post(
+        "/report/", {**form(), "photos": [SimpleUploadedFile(name, content, ctype)]}
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not Incident.objects.exists() and not IncidentPhoto.objects.exists()
@@ -67,8 +78,9 @@ def test_oversized_photo_is_refused(world, settings):
     settings.PHOTO_MAX_BYTES = 1000
     big = image_bytes("PNG", size=(400, 400))
     assert len(big) > 1000
-    response = logged_in(world.citizen).post("/report/", {**form(), "photos": [
-        SimpleUploadedFile("big.png", big, "image/png")]})
+    response = logged_in(world.citizen).post(
+        "/report/", {**form(), "photos": [SimpleUploadedFile("big.png", big, "image/png")]}
+    )
     assert response.status_code == 400
     assert "超过" in response.content.decode()
     assert not Incident.objects.exists()
@@ -76,23 +88,38 @@ def test_oversized_photo_is_refused(world, settings):
 
 def test_api_photo_upload_by_the_reporter(world, api, settings):
     client = api(world.citizen)
-    code = client.post("/api/incidents", json.dumps({
-        "category": "020100", "description": "x",
-        "location": {"lat": GA1_CENTER[1], "lng": GA1_CENTER[0]}}),
-        content_type="application/json").json()["code"]
-    response = client.post(f"/api/incidents/{code}/photos", {
-        "photos": [SimpleUploadedFile("a.webp", image_bytes("WEBP"), "image/webp")]})
+    code = client.post(
+        "/api/incidents",
+        json.dumps(
+            {
+                "category": "020100",
+                "description": "x",
+                "location": {"lat": GA1_CENTER[1], "lng": GA1_CENTER[0]},
+            }
+        ),
+        content_type="application/json",
+    ).json()["code"]
+    response = client.post(
+        f"/api/incidents/{code}/photos",
+        {"photos": [SimpleUploadedFile("a.webp", image_bytes("WEBP"), "image/webp")]},
+    )
     assert response.status_code == 201, response.content
     assert len(response.json()["photos"]) == 1
-    wrong = client.post(f"/api/incidents/{code}/photos", {
-        "photos": [SimpleUploadedFile("a.jpg", b"not an image", "image/jpeg")]})
+    wrong = client.post(
+        f"/api/incidents/{code}/photos",
+        {"photos": [SimpleUploadedFile("a.jpg", b"not an image", "image/jpeg")]},
+    )
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "bad_photo"
     settings.PHOTO_MAX_COUNT = 1
-    too_many = client.post(f"/api/incidents/{code}/photos", {
-        "photos": [SimpleUploadedFile("b.png", image_bytes("PNG"), "image/png")]})
+    too_many = client.post(
+        f"/api/incidents/{code}/photos",
+        {"photos": [SimpleUploadedFile("b.png", image_bytes("PNG"), "image/png")]},
+    )
     assert too_many.json()["error"]["code"] == "too_many_photos"
-    other = api(world.citizen2).post(f"/api/incidents/{code}/photos", {
-        "photos": [SimpleUploadedFile("c.png", image_bytes("PNG"), "image/png")]})
+    other = api(world.citizen2).post(
+        f"/api/incidents/{code}/photos",
+        {"photos": [SimpleUploadedFile("c.png", image_bytes("PNG"), "image/png")]},
+    )
     assert other.status_code == 404
     assert IncidentPhoto.objects.count() == 1
 

@@ -15,8 +15,11 @@ pytestmark = pytest.mark.django_db
 
 
 def body(**overrides):
-    data = {"category": "020100", "description": "村口有人打架",
-            "location": {"lat": GA1_CENTER[1], "lng": GA1_CENTER[0], "crs": "wgs84"}}
+    data = {
+        "category": "020100",
+        "description": "村口有人打架",
+        "location": {"lat": GA1_CENTER[1], "lng": GA1_CENTER[0], "crs": "wgs84"},
+    }
     data.update(overrides)
     return data
 
@@ -41,8 +44,10 @@ def test_citizen_report_answers_201_with_code_status_grid_and_assignment(world, 
 
 
 def test_codes_count_up_per_day(world, api):
-    codes = [post(api(world.citizen), body(category=c)).json()["code"]
-             for c in ("020100", "050100", "070100")]
+    codes = [
+        post(api(world.citizen), body(category=c)).json()["code"]
+        for c in ("020100", "050100", "070100")
+    ]
     numbers = [int(code.split("-")[1]) for code in codes]
     assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
 
@@ -72,8 +77,9 @@ def test_a_bad_token_is_not_downgraded_to_anonymous(world):
 def test_anonymous_reports_are_rate_limited(world, settings):
     settings.ANON_REPORTS_PER_HOUR = 3
     client = Client(REMOTE_ADDR="10.1.2.3")
-    statuses = [post(client, body(category=c)).status_code
-                for c in ("020100", "050100", "070100", "030100")]
+    statuses = [
+        post(client, body(category=c)).status_code for c in ("020100", "050100", "070100", "030100")
+    ]
     assert statuses == [201, 201, 201, 429]
     assert Incident.objects.count() == 3
     # Another client is not affected, nor is a logged-in citizen.
@@ -105,8 +111,9 @@ def test_source_other_than_citizen_app_needs_staff(world, api):
         (body(anonymous="perhaps"), 422, "invalid_input"),
     ],
 )
-def test_bad_input_gets_a_structured_chinese_error_and_changes_nothing(world, api, payload,
-                                                                       status, code):
+def test_bad_input_gets_a_structured_chinese_error_and_changes_nothing(
+    world, api, payload, status, code
+):
     response = post(api(world.citizen), payload)
     assert response.status_code == status, response.content
     error = response.json()["error"]
@@ -120,32 +127,45 @@ def test_inactive_category_is_unknown(world, api):
 
     Category.objects.filter(code="020200").update(active=False)
     assert post(api(world.citizen), body(category="020200")).json()["error"]["code"] == (
-        "unknown_category")
+        "unknown_category"
+    )
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.fixed_dictionaries({}, optional={
-    "category": json_values | st.sampled_from(["020100", "999999", "0201"]),
-    "description": json_values,
-    "location": json_values | st.fixed_dictionaries(
-        {"lat": st.floats(allow_nan=True, allow_infinity=True),
-         "lng": st.floats(allow_nan=True, allow_infinity=True)},
-        optional={"crs": st.text(max_size=6)}),
-    "address": json_values,
-    "anonymous": json_values,
-}))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.fixed_dictionaries(
+        {},
+        optional={
+            "category": json_values | st.sampled_from(["020100", "999999", "0201"]),
+            "description": json_values,
+            "location": json_values
+            | st.fixed_dictionaries(
+                {
+                    "lat": st.floats(allow_nan=True, allow_infinity=True),
+                    "lng": st.floats(allow_nan=True, allow_infinity=True),
+                },
+                optional={"crs": st.text(max_size=6)},
+            ),
+            "address": json_values,
+            "anonymous": json_values,
+        },
+    )
+)
 def test_no_input_produces_a_500(world, data):
     response = Client(REMOTE_ADDR="10.7.7.7").post(
-        "/api/incidents", json.dumps(data, allow_nan=True), content_type="application/json")
+        "/api/incidents", json.dumps(data, allow_nan=True), content_type="application/json"
+    )
     assert response.status_code < 500, response.content
     assert response.status_code == 201 or "error" in response.json()
 
@@ -153,8 +173,18 @@ def test_no_input_produces_a_500(world, data):
 def test_categories_are_the_110_tree(world):
     data = Client().get("/api/categories").json()
     top = {c["name"] for c in data if c["level"] == 1}
-    assert top == {"刑事", "治安", "治安灾害事故", "交通事故", "火警", "纠纷", "群众求助",
-                   "举报投诉", "电信诈骗", "其他"}
+    assert top == {
+        "刑事",
+        "治安",
+        "治安灾害事故",
+        "交通事故",
+        "火警",
+        "纠纷",
+        "群众求助",
+        "举报投诉",
+        "电信诈骗",
+        "其他",
+    }
     by_code = {c["code"]: c for c in data}
     assert by_code["010101"]["parent"] == "010100"
     assert by_code["010100"]["parent"] == "010000"
@@ -168,9 +198,17 @@ def test_openapi_and_docs_are_served(world):
     spec = Client().get("/api/openapi.json")
     assert spec.status_code == 200
     paths = spec.json()["paths"]
-    for path in ("/api/incidents", "/api/incidents/{code}", "/api/incidents/{code}/accept",
-                 "/api/assignments/mine", "/api/units/me/position", "/api/units/me/duty",
-                 "/api/categories", "/api/auth/login", "/api/grids"):
+    for path in (
+        "/api/incidents",
+        "/api/incidents/{code}",
+        "/api/incidents/{code}/accept",
+        "/api/assignments/mine",
+        "/api/units/me/position",
+        "/api/units/me/duty",
+        "/api/categories",
+        "/api/auth/login",
+        "/api/grids",
+    ):
         assert path in paths
     assert Client().get("/api/docs").status_code == 200
 

@@ -19,8 +19,11 @@ pytestmark = pytest.mark.django_db
 
 
 def feature(code, name, geometry, **props):
-    return {"type": "Feature", "geometry": shapely.geometry.mapping(geometry),
-            "properties": {"code": code, "name": name, **props}}
+    return {
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(geometry),
+        "properties": {"code": code, "name": name, **props},
+    }
 
 
 def collection(*features):
@@ -75,8 +78,9 @@ def test_unknown_org_code_in_a_feature_rolls_back(world):
 def test_gcj02_file_is_converted(world):
     center = (114.50, 26.30)
     gcj = square(*wgs84_to_gcj02(*center))
-    services.import_grids(json.dumps(collection(feature("GN9", "火星村", gcj))),
-                          org=world.office_b, crs="gcj02")
+    services.import_grids(
+        json.dumps(collection(feature("GN9", "火星村", gcj))), org=world.office_b, crs="gcj02"
+    )
     grid = Grid.objects.get(code="GN9")
     assert grid.geometry.centroid.distance(shapely.Point(center)) < 1e-4
 
@@ -95,9 +99,14 @@ def test_management_command(world, tmp_path):
 
 
 def upload(client, content, org="O-B1", crs="wgs84"):
-    return client.post("/console/grids/import/", {
-        "file": SimpleUploadedFile("g.geojson", content, "application/geo+json"),
-        "org": org, "crs": crs})
+    return client.post(
+        "/console/grids/import/",
+        {
+            "file": SimpleUploadedFile("g.geojson", content, "application/geo+json"),
+            "org": org,
+            "crs": crs,
+        },
+    )
 
 
 def test_console_upload(world):
@@ -137,8 +146,9 @@ def test_geojson_export_round_trips(world, api):
 def test_create_org_enforces_the_tree(world):
     with pytest.raises(services.OrgError):
         services.create_org(code="X", name="错", kind=OrgKind.POLICE_OFFICE, parent=world.county)
-    office = services.create_org(code="O-A2", name="西门警务室", kind=OrgKind.POLICE_OFFICE,
-                                 parent=world.station_a)
+    office = services.create_org(
+        code="O-A2", name="西门警务室", kind=OrgKind.POLICE_OFFICE, parent=world.station_a
+    )
     assert office.path == f"{world.station_a.path}{office.pk}/"
     assert set(world.station_a.subtree()) == {world.station_a, world.office_a, office}
 
@@ -147,8 +157,6 @@ def test_targets_come_from_the_nearest_policy(world):
     assert services.targets_for(world.office_a) == services.Targets(60, 180, 300)
     SlaPolicy.objects.create(org=world.county, accept_seconds=90, rural_arrive_seconds=900)
     SlaPolicy.objects.create(org=world.station_a, arrive_seconds=240)
-    assert services.targets_for(world.office_a, "urban_community") == services.Targets(
-        60, 240, 300)
-    assert services.targets_for(world.office_b, "rural_village") == services.Targets(
-        90, 900, 300)
+    assert services.targets_for(world.office_a, "urban_community") == services.Targets(60, 240, 300)
+    assert services.targets_for(world.office_b, "rural_village") == services.Targets(90, 900, 300)
     assert services.targets_for(world.office_b, "urban_community").arrive_seconds == 180

@@ -8,6 +8,7 @@
 
   // --- live push: one socket, {since} on every (re)connect, events drawn once -----------------
   var handlers = [];
+  var refreshing = {};
   var seen = new Set();
   var last = Number(document.body.dataset.liveSince || 0);
   var backoff = 500;
@@ -65,8 +66,28 @@
 
   window.Pingan = {
     onEvent: function (fn) { handlers.push(fn); },
+    // Fetch a server-rendered fragment and swap it in. Not htmx.ajax: that queues requests
+    // per source element and silently drops all but the last during a burst of pushes.
     refresh: function (url, target, swap) {
-      return htmx.ajax("GET", url, { target: target, swap: swap || "outerHTML" });
+      return fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var el = typeof target === "string" ? document.querySelector(target) : target;
+          if (el) htmx.swap(el, html, { swapStyle: swap || "outerHTML" });
+          return html;
+        });
+    },
+    // Coalesce bursts: one request per key in flight, at most one more queued behind it,
+    // so responses cannot land out of order and a burst of pushes costs two requests.
+    refreshOnce: function (key, url, target, swap, then) {
+      var state = refreshing[key] || (refreshing[key] = { busy: false, again: false });
+      if (state.busy) { state.again = true; return; }
+      state.busy = true;
+      window.Pingan.refresh(url, target, swap).then(then || null).catch(function () {})
+        .finally(function () {
+          state.busy = false;
+          if (state.again) { state.again = false; window.Pingan.refreshOnce(key, url, target, swap, then); }
+        });
     },
     tick: tick,
   };

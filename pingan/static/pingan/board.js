@@ -30,22 +30,38 @@
     var pending = 0;
     rows.forEach(function (r) { if (r.dataset.status === "pending" || r.dataset.status === "dispatched") pending++; });
     document.getElementById("count-open").textContent = rows.length;
+    document.getElementById("board-empty").hidden = rows.length > 0;
     document.getElementById("count-pending").textContent = pending;
   }
 
+  // One row request per incident at a time; a push arriving meanwhile asks for one more.
+  // Deciding replace / insert / remove only when the reply lands keeps one row per incident.
+  var inFlight = {}, again = {};
+  function redrawRow(code) {
+    if (inFlight[code]) { again[code] = true; return; }
+    inFlight[code] = true;
+    fetch("/console/incidents/" + code + "/row/", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        var row = document.getElementById("row-" + code);
+        var tmp = document.createElement("tbody");
+        tmp.innerHTML = html.trim();
+        var fresh = tmp.firstElementChild;
+        if (!fresh || !OPEN[fresh.dataset.status]) { if (row) row.remove(); }
+        else if (row) { row.replaceWith(fresh); }
+        else { document.getElementById("board-rows").prepend(fresh); }
+        if (fresh && fresh.isConnected) { htmx.process(fresh); fresh.classList.add("flash"); }
+        recount(); Pingan.tick();
+      })
+      .finally(function () {
+        inFlight[code] = false;
+        if (again[code]) { again[code] = false; redrawRow(code); }
+      });
+  }
+
   Pingan.onEvent(function (m) {
-    var s = m.incident;
-    drawMarker(s);
-    var row = document.getElementById("row-" + s.code);
-    if (!OPEN[s.status]) { if (row) row.remove(); recount(); return; }
-    var url = "/console/incidents/" + s.code + "/row/";
-    var done = row ? Pingan.refresh(url, "#row-" + s.code, "outerHTML")
-                   : Pingan.refresh(url, "#board-rows", "afterbegin");
-    done.then(function () {
-      var r = document.getElementById("row-" + s.code);
-      if (r) r.classList.add("flash");
-      recount(); Pingan.tick();
-    });
+    drawMarker(m.incident);
+    redrawRow(m.incident.code);
   });
   document.body.dataset.live = "1";
 })();

@@ -4,6 +4,7 @@ window.PinganMap = (function () {
   function create(el, opts) {
     var cfg = document.body.dataset;
     var map = L.map(el, { preferCanvas: true, zoomControl: true });
+    map.attributionControl.setPrefix(false);
     if (cfg.tileUrl) {
       L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution || "", maxZoom: 18 }).addTo(map);
     } else {

@@ -1,0 +1,78 @@
+"""Seed the small world the browser test drives, through the services like tests/conftest.py.
+
+Run as `python tests/e2e/seed.py` with DJANGO_SETTINGS_MODULE=pingan.settings, after migrate.
+World: 示范市局 → 平安县局 → 城关所 → 东门警务室 with one grid, 东门社区 (GE1), a 0.02° square
+centred on GRID_CENTER. officer1 is the grid's officer, on duty inside it with a fresh position;
+citizen1 reports; commander watches the county board. Every password is `pingan-demo`.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pingan.settings")
+
+GRID_CENTER = (114.30, 26.30)  # (lng, lat)
+HALF = 0.01
+PASSWORD = "pingan-demo"
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+
+    import shapely
+    from django.db import transaction
+    from django.utils import timezone
+
+    from pingan.accounts.models import Role, User
+    from pingan.incidents.models import Unit, UnitKind
+    from pingan.incidents.services import create_unit
+    from pingan.orgs import services as orgs
+    from pingan.orgs.models import OrgKind
+
+    def user(username, role, org=None, display_name=""):
+        return User.objects.create_user(
+            username=username,
+            password=PASSWORD,
+            role=role,
+            org=org,
+            display_name=display_name or username,
+        )
+
+    with transaction.atomic():
+        city = orgs.create_org(code="360800", name="示范市公安局", kind=OrgKind.CITY_BUREAU)
+        county = orgs.create_org(
+            code="360827", name="平安县公安局", kind=OrgKind.COUNTY_BUREAU, parent=city
+        )
+        station = orgs.create_org(
+            code="S-E", name="城关派出所", kind=OrgKind.STATION, parent=county
+        )
+        office = orgs.create_org(
+            code="O-E1", name="东门警务室", kind=OrgKind.POLICE_OFFICE, parent=station
+        )
+        user("commander", Role.COMMANDER, county, "县局指挥中心")
+        officer = user("officer1", Role.OFFICER, office, "李警官")
+        user("citizen1", Role.CITIZEN, None, "王女士")
+        lng, lat = GRID_CENTER
+        orgs.save_grid(
+            code="GE1",
+            name="东门社区",
+            kind="urban_community",
+            org=office,
+            geometry=shapely.box(lng - HALF, lat - HALF, lng + HALF, lat + HALF),
+            officer=officer,
+        )
+        unit = create_unit(
+            name=officer.display_name, kind=UnitKind.OFFICER, org=office, user=officer
+        )
+        Unit.objects.filter(pk=unit.pk).update(
+            on_duty=True, lng=lng + 0.001, lat=lat + 0.001, position_at=timezone.now()
+        )
+    print("seeded: commander, officer1, citizen1; grid GE1 around", GRID_CENTER)
+
+
+if __name__ == "__main__":
+    main()
