@@ -243,6 +243,15 @@ class CachedGridIndex:
         finally:
             self._lock.release()
 
+    def refresh(self) -> GridIndex:
+        """Check the version now and rebuild if it moved, waiting for the lock if needed.
+
+        For a caller that knows its index is stale (it named a grid that no longer exists).
+        """
+        with self._lock:
+            self._next_check = -math.inf
+            return self._refresh()
+
     def invalidate(self) -> None:
         """Force a version check on the next :meth:`get`."""
         self._generation += 1

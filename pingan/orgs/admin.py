@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Grid, OrgUnit, SlaPolicy
+from .services import bump_grid_version
 
 
 @admin.register(OrgUnit)
@@ -19,6 +20,19 @@ class GridAdmin(admin.ModelAdmin):
     exclude = ("boundary",)
     readonly_fields = ("centroid_lng", "centroid_lat", "area_km2")
     filter_horizontal = ("auxiliaries", "grid_workers")
+
+    # Every process rebuilds its point → grid index when the version moves.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        bump_grid_version()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        bump_grid_version()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        bump_grid_version()
 
 
 @admin.register(SlaPolicy)

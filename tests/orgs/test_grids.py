@@ -160,3 +160,33 @@ def test_targets_come_from_the_nearest_policy(world):
     assert services.targets_for(world.office_a, "urban_community") == services.Targets(60, 240, 300)
     assert services.targets_for(world.office_b, "rural_village") == services.Targets(90, 900, 300)
     assert services.targets_for(world.office_b, "urban_community").arrive_seconds == 180
+
+
+def test_a_deleted_grid_is_not_returned_by_a_stale_index(world):
+    from django.db.models import F
+
+    from pingan.orgs.models import Grid as GridModel
+    from pingan.orgs.models import GridVersion
+
+    assert services.locate_grid(114.30, 26.30)[0] == world.grid_a
+    # Another process deletes the grid and bumps the version; this process's index is still
+    # within its check interval, names the deleted grid, and must rebuild rather than fail.
+    GridModel.objects.filter(pk=world.grid_a.pk).delete()
+    GridVersion.objects.update(version=F("version") + 1)
+    grid, location = services.locate_grid(114.30, 26.30)
+    assert grid == world.grid_b and location.inside is False
+
+
+def test_admin_changes_bump_the_grid_version(world):
+    from pingan.orgs.models import GridVersion
+
+    admin_user = world.commander
+    admin_user.is_superuser = admin_user.is_staff = True
+    admin_user.save()
+    client = Client()
+    client.force_login(admin_user)
+    before = GridVersion.objects.get().version
+    response = client.post(f"/admin/orgs/grid/{world.grid_b.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert GridVersion.objects.get().version == before + 1
+    assert services.locate(114.40, 26.30).grid_id == world.grid_a.pk
