@@ -461,7 +461,7 @@ def _lock_visible(code: str, user: User) -> Incident:
 def _lock_incident(incident_or_code) -> Incident:
     code = incident_or_code.code if isinstance(incident_or_code, Incident) else incident_or_code
     return (
-        Incident.objects.select_for_update()
+        Incident.objects.select_for_update(of=("self",))
         .select_related("category", "grid", "org")
         .get(code=code)
     )
@@ -668,7 +668,11 @@ def expire_offer(assignment_id: int, now=None) -> Assignment | None:
     if assignment is None:
         return None
     incident = _lock_incident(assignment.incident.code)
-    assignment = Assignment.objects.select_for_update().select_related("unit").get(pk=assignment_id)
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("unit")
+        .get(pk=assignment_id)
+    )
     if (
         assignment.status != AssignmentStatus.OFFERED
         or assignment.expires_at is None
