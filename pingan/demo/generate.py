@@ -30,6 +30,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from pingan.accounts.models import Role, User
@@ -295,7 +296,7 @@ def to_wgs84(x, y) -> tuple[float, float]:
     return ORIGIN_LNG + x / KM_PER_DEG_LNG, ORIGIN_LAT + y / KM_PER_DEG_LAT
 
 
-def _plane_to_wgs84(geometry):
+def plane_to_wgs84(geometry):
     scale = np.array([1 / KM_PER_DEG_LNG, 1 / KM_PER_DEG_LAT])
     origin = np.array([ORIGIN_LNG, ORIGIN_LAT])
     return shapely.transform(geometry, lambda coords: coords * scale + origin)
@@ -401,22 +402,19 @@ def _number_grids(grids: list[GridPlan]) -> None:
         GridKind.INDUSTRIAL_PARK: 400,
         GridKind.SCENIC_AREA: 500,
     }
+
+    def order(grid: GridPlan):
+        # Communities keep their planned order (centre first); the rest go north-west first.
+        if grid.kind == GridKind.URBAN_COMMUNITY:
+            return (base[grid.kind], 0.0, 0.0)
+        return (base[grid.kind], -round(grid.y, 3), round(grid.x, 3))
+
     for town_index, town in enumerate(TOWNS):
         counters: Counter = Counter()
-        # Communities keep their planned order (centre first); villages go north-west first.
-        mine = [g for g in grids if g.town == town_index]
-        ordered = sorted(
-            mine,
-            key=lambda g: (
-                base[g.kind],
-                0 if g.kind == GridKind.URBAN_COMMUNITY else (-round(g.y, 3), round(g.x, 3)),
-            ),
-        )
-        for grid in ordered:
+        for grid in sorted((g for g in grids if g.town == town_index), key=order):
             counters[grid.kind] += 1
-            grid.division_code = (
-                f"{COUNTY_CODE}{town.township}{base[grid.kind] + counters[grid.kind]:03d}"
-            )
+            number = base[grid.kind] + counters[grid.kind]
+            grid.division_code = f"{COUNTY_CODE}{town.township}{number:03d}"
 
 
 def _plan_offices(grids: list[GridPlan]) -> list[OfficePlan]:
@@ -786,7 +784,7 @@ def _write_grids(plan: CountyPlan, offices: dict, users: dict) -> tuple[dict, di
     grids, geometry = {}, {}
     officer_of = {g.code: u for u, chunk in plan.officer_grids.items() for g in chunk}
     for grid_plan in plan.grids:
-        shape = _plane_to_wgs84(grid_plan.local)
+        shape = plane_to_wgs84(grid_plan.local)
         grid = orgs.save_grid(
             code=grid_plan.code,
             name=grid_plan.name,
@@ -848,7 +846,7 @@ def _write_units(plan: CountyPlan, users: dict, offices: dict, stations: list, n
 
 
 def _place(user: User, position, on_duty: bool, now) -> None:
-    incidents.set_duty(user, on_duty, now=now)
+    incidents.set_duty(user, on_duty)
     incidents.update_position(user, position[0], position[1], now=now)
 
 
@@ -1168,33 +1166,38 @@ OUTCOMES = {
         (Outcome.TRANSFERRED, 10),
     ),
 }
+# Notes any incident may carry with its outcome; GROUP_NOTES narrows them where the wording
+# depends on what happened (a scam is "discouraged", a crash is "cleared").
 OUTCOME_NOTES = {
     Outcome.MEDIATED: (
         "经民警现场调解，双方达成和解",
         "双方签订调解协议，矛盾已化解",
         "已联合村（居）委会调解完毕",
     ),
-    Outcome.TRANSFERRED: (
-        "已移交相关职能部门处理",
-        "已移交交警大队处理",
-        "已移交司法所跟进调解",
-        "已移交消防救援大队处置",
-    ),
-    Outcome.WARNING_GIVEN: ("对当事人进行了批评教育", "已对双方进行法治宣传和批评教育"),
+    Outcome.TRANSFERRED: ("已移交相关职能部门处理",),
+    Outcome.WARNING_GIVEN: ("对当事人进行了批评教育", "已对当事人进行法治宣传和批评教育"),
     Outcome.CASE_FILED: (
         "已受案登记，转办案队侦查",
         "已立案，调取周边监控",
         "已受案，开展走访调查",
     ),
-    Outcome.HELP_GIVEN: (
-        "已帮助当事人解决问题",
-        "已将老人安全送回家中",
-        "已联系家属接回",
-        "已送医救治",
-    ),
-    Outcome.HANDLED_ON_SITE: ("现场处置完毕", "现场疏导完毕，秩序恢复正常", "成功劝阻，未造成损失"),
+    Outcome.HELP_GIVEN: ("已帮助当事人解决问题", "已协助处理完毕"),
+    Outcome.HANDLED_ON_SITE: ("现场处置完毕",),
     Outcome.NO_FINDING: ("民警到场未发现报警所述情况", "到场时当事人已离开，经回访无异常"),
     Outcome.FALSE_REPORT: ("经核实为虚假报警，已对报警人进行教育",),
+}
+GROUP_NOTES = {
+    ("dispute", Outcome.TRANSFERRED): ("已移交司法所跟进调解", "已移交村（居）委会跟进化解"),
+    ("traffic", Outcome.HANDLED_ON_SITE): ("现场疏导完毕，交通恢复正常", "双方协商处理完毕"),
+    ("traffic", Outcome.TRANSFERRED): ("已移交交警大队处理",),
+    ("fraud", Outcome.HANDLED_ON_SITE): ("成功劝阻，未造成损失", "已协助紧急止付"),
+    ("fraud", Outcome.TRANSFERRED): ("已移交反诈中心研判",),
+    ("fraud", Outcome.CASE_FILED): ("已受案，转反诈中心侦查",),
+    ("order", Outcome.HANDLED_ON_SITE): ("现场秩序已恢复", "已劝散聚集人员"),
+    ("fire", Outcome.HANDLED_ON_SITE): ("明火已扑灭，无人员伤亡",),
+    ("fire", Outcome.TRANSFERRED): ("已移交消防救援大队处置",),
+    ("hazard", Outcome.HELP_GIVEN): ("已将被困人员转移至安全地带",),
+    ("hazard", Outcome.TRANSFERRED): ("已移交应急管理部门处置",),
 }
 GROUP_MINUTES = {  # median minutes on scene before the handling is finished
     "dispute": 35,
@@ -1310,7 +1313,7 @@ def pick_outcome(code: str, rng: random.Random) -> tuple[str, str, bool]:
     group = MIX_BY_CODE[code].group if code in MIX_BY_CODE else "other"
     outcomes, weights = zip(*OUTCOMES[group], strict=True)
     outcome = rng.choices(outcomes, weights)[0]
-    note = rng.choice(OUTCOME_NOTES.get(outcome, ("处置完毕",)))
+    note = rng.choice(GROUP_NOTES.get((group, outcome)) or OUTCOME_NOTES[outcome])
     valid = outcome != Outcome.FALSE_REPORT and not (
         outcome == Outcome.NO_FINDING and rng.random() < 0.6
     )
@@ -1392,6 +1395,7 @@ class _History:
         self.tz = timezone.get_default_timezone()
         self.speed_ms = settings.UNIT_SPEED_KMH * 1000 / 3600
         self.grid_ctx = self._grid_contexts()
+        self.own_units = {c.grid.pk: {u.pk for u in c.own} for c in self.grid_ctx}
         self.citizens = [u for n, u in structure.users.items() if u.role == Role.CITIZEN]
         self.volunteers = [u for n, u in structure.users.items() if u.role == Role.VOLUNTEER]
         self.mix = active_mix()
@@ -1546,7 +1550,7 @@ class _History:
             0.85 if urgent else 1.0
         )
         travel = min(max(rng.lognormvariate(math.log(travel_median), 0.45), 40), 2400)
-        reinforce = rng.random() < (0.3 if urgent or item.group in ("violent", "fire") else 0.06)
+        reinforce = rng.random() < (0.3 if urgent or item.group in ("violent", "fire") else 0.08)
         handle = min(
             max(rng.lognormvariate(math.log(GROUP_MINUTES[item.group] * 60), 0.5), 300), 9000
         )
@@ -1643,6 +1647,7 @@ class _History:
         others = [u for u in ctx.station if u.pk != primary.pk] or [ctx.team]
         unit = self.rng.choice(others)
         at = incident.reported_at + timedelta(seconds=1)
+        eta = int(self.rng.uniform(60, 600))
         expired = Assignment(
             incident=incident,
             unit=unit,
@@ -1651,7 +1656,8 @@ class _History:
             offered_at=at,
             expires_at=at + timedelta(seconds=44),
             finished_at=at + timedelta(seconds=44),
-            reason="",
+            distance_m=round(eta * self.speed_ms / ROAD_FACTOR, 1),
+            eta_seconds=eta,
         )
         events.append(self._offer_event(incident, expired, at, own=unit in ctx.own))
         events.append(
@@ -1684,7 +1690,7 @@ class _History:
         actor = self._actor(unit)
         events.append(
             self._offer_event(
-                incident, assignment, offered_at, own=incident.grid.officer_id == unit.user_id
+                incident, assignment, offered_at, own=unit.pk in self.own_units[incident.grid.pk]
             )
         )
         events.append(
@@ -1869,14 +1875,15 @@ def _open_incidents(structure: Structure, now) -> None:
             return None
         return action(result.incident.code, actor, now=at(seconds_ago), **kwargs)
 
-    call(_first_village(structure, 1), "060400", "两户村民因宅基地边界发生争执，有人拿着锄头", 15)
-    accepted = call(_first_village(structure, 2), "040102", "小轿车与三轮车相撞，双方争执", 240)
-    act(accepted, incidents.accept, 220)
+    # In time order, so the timeline's ids (the push sequence) follow the clock.
     fight = call(_first_village(structure, 3), "020100", "村口小卖部有人酒后打架，有人受伤", 540)
     act(fight, incidents.accept, 515)
+    call(_first_village(structure, 3), "020100", "小卖部门口有几个人在打架", 300, dx_km=0.03)
+    accident = call(_first_village(structure, 2), "040102", "小轿车与三轮车相撞，双方争执", 240)
+    act(accident, incidents.accept, 220)
     act(fight, incidents.arrive, 180)
     act(fight, incidents.request_reinforcement, 20, note="对方人多，请求支援")
-    call(_first_village(structure, 3), "020100", "小卖部门口有几个人在打架", 300, dx_km=0.03)
+    call(_first_village(structure, 1), "060400", "两户村民因宅基地边界发生争执，有人拿着锄头", 15)
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -1939,3 +1946,27 @@ def _summarise(seed: int, years: int, history: dict, seconds: float) -> DemoSumm
         grid_kinds=dict(kinds),
         roles=dict(roles),
     )
+
+
+def ready_demo_units(now=None) -> int:
+    """Put the units of the human demo logins (officer1, aux1) on duty inside their own grid.
+
+    Dispatch ignores positions older than POSITION_STALE_MINUTES; after a restart of the demo
+    those two would otherwise stop receiving reports from their grid until a phone posts a
+    position, and a browser's real position lies outside the fictional county.
+    """
+    now = now or timezone.now()
+    readied = 0
+    for username in RESERVED_UNIT_USERS:
+        user = User.objects.filter(username=username).first()
+        grid = (
+            Grid.objects.filter(Q(officer=user) | Q(auxiliaries=user)).order_by("code").first()
+            if user
+            else None
+        )
+        if grid is None or incidents.unit_for_user(user) is None:
+            continue
+        point = grid.geometry.representative_point()
+        _place(user, (point.x, point.y), True, now)
+        readied += 1
+    return readied

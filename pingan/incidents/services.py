@@ -291,7 +291,9 @@ def report(
         raise ServiceError("unknown_category", f"警情类别 {category_code} 不存在")
     lng, lat = normalise_location(lng, lat, crs)
     checked_photos = check_photos(list(photos))
-    is_anonymous = anonymous or reporter is None or not reporter.is_authenticated
+    # A 110 transfer with the caller's number is not anonymous even without an account.
+    has_account = reporter is not None and reporter.is_authenticated
+    is_anonymous = anonymous or (not has_account and not reporter_phone)
     grid, location = orgs.locate_grid(lng, lat)
 
     with transaction.atomic():
@@ -438,15 +440,19 @@ def _free_unit(assignment: Assignment) -> None:
     )
 
 
+def _units_of(user: User):
+    """The units a person answers for: their own, and any team they are a member of."""
+    return Unit.objects.filter(Q(user=user) | Q(members=user)).values("pk")
+
+
 def _active_assignment_for(incident: Incident, user: User) -> Assignment:
-    unit = unit_for_user(user)
-    assignment = None
-    if unit is not None:
-        assignment = (
-            incident.assignments.select_for_update()
-            .filter(unit=unit, status__in=ACTIVE_ASSIGNMENT)
-            .first()
-        )
+    assignment = (
+        incident.assignments.select_for_update(of=("self",))
+        .select_related("unit")
+        .filter(unit__in=_units_of(user), status__in=ACTIVE_ASSIGNMENT)
+        .order_by("offered_at")
+        .first()
+    )
     if assignment is None:
         raise Forbidden("该警情当前没有派给您")
     return assignment
@@ -861,7 +867,7 @@ def _require_unit(user: User) -> Unit:
     return unit
 
 
-def set_duty(user: User, on_duty: bool, now=None) -> Unit:
+def set_duty(user: User, on_duty: bool) -> Unit:
     unit = _require_unit(user)
     with transaction.atomic():
         Unit.objects.filter(pk=unit.pk).update(on_duty=bool(on_duty))
@@ -889,11 +895,9 @@ def create_unit(
 
 
 def assignments_for(user: User):
-    unit = unit_for_user(user)
-    if unit is None:
-        return Assignment.objects.none()
+    """Offers and assignments of the user's own unit and of the teams they belong to."""
     return (
-        Assignment.objects.filter(unit=unit)
+        Assignment.objects.filter(unit__in=_units_of(user))
         .select_related("incident", "incident__category", "incident__grid", "unit")
         .order_by("-offered_at")
     )

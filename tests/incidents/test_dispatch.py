@@ -207,3 +207,28 @@ def test_rural_grid_uses_the_rural_target(world):
     urban = report_at(GA1_CENTER, category="050100").incident
     assert (rural.target_accept_s, rural.target_arrive_s) == (60, 600)
     assert urban.target_arrive_s == 180
+
+
+def test_a_team_member_with_a_unit_of_their_own_answers_team_offers(world):
+    team = services.create_unit(
+        name="城关快反队",
+        kind="response_team",
+        org=world.station_a,
+        members=[world.officer_a, world.aux_a],
+    )
+    Unit.objects.filter(pk=team.pk).update(
+        on_duty=True, lng=114.30, lat=26.30, position_at=timezone.now()
+    )
+    for unit in (world.unit_officer_a, world.unit_aux_a, world.unit_officer_b):
+        busy(unit)
+    incident = report_at().incident
+    assert incident.assignments.get().unit == team
+    assignment = services.accept(incident.code, world.aux_a)
+    assert assignment.unit == team
+    assert [a.unit for a in services.assignments_for(world.officer_a)] == [team]
+
+
+def test_a_110_transfer_with_a_caller_number_is_not_anonymous(world):
+    incident = report_at(source="phone_transfer", reporter_phone="+8613812345678").incident
+    assert incident.anonymous is False
+    assert report_at(GB1_CENTER, source="phone_transfer").incident.anonymous is True

@@ -7,6 +7,7 @@ from pingan.demo.generate import (
     DEMO_PASSWORD,
     DemoDataExists,
     generate_demo_county,
+    ready_demo_units,
 )
 from pingan.orgs.models import OrgUnit
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         if if_empty and OrgUnit.objects.exists():
             if options["verbosity"] > 0:
                 self.stdout.write("数据库中已有单位数据，跳过演示数据生成。")
+            ready_demo_units()
             return
         if years < 0 or (history_per_day is not None and history_per_day < 0):
             raise CommandError("--years 和 --history-per-day 不能为负数")
@@ -51,7 +53,7 @@ class Command(BaseCommand):
         if stdout:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"演示数据已生成。演示账号 commander / officer1 / aux1 / volunteer1 / citizen1 / "
-                    f"admin，密码均为 {DEMO_PASSWORD}"
+                    "演示数据已生成。演示账号 commander / officer1 / aux1 / volunteer1 / "
+                    f"citizen1 / admin，密码均为 {DEMO_PASSWORD}"
                 )
             )
