@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
 
 from pingan.accounts.models import User
 from pingan.core import clock
@@ -166,8 +167,6 @@ def normalise_location(lng, lat, crs: str) -> tuple[float, float]:
 
 def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]]:
     """Accept JPEG, PNG or WebP only, judged by decoding the bytes rather than trusting names."""
-    from PIL import Image, UnidentifiedImageError
-
     if len(photos) > settings.PHOTO_MAX_COUNT:
         raise ServiceError("too_many_photos", f"最多上传 {settings.PHOTO_MAX_COUNT} 张照片")
     checked = []

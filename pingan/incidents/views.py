@@ -1,15 +1,20 @@
 """Pages: the citizen's report and my reports, the unit's assignments, the command board."""
 
+from datetime import datetime, time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Max, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pingan.core.errors import ServiceError
+from pingan.orgs.models import Grid
 from pingan.orgs.services import grids_geojson, public_grid_outlines, visible_orgs
 
 from . import queries, services
@@ -18,9 +23,11 @@ from .models import (
     ACTIVE_ASSIGNMENT,
     OPEN_STATUSES,
     Assignment,
+    Category,
     IncidentEvent,
     IncidentPhoto,
     Outcome,
+    Status,
     Unit,
 )
 from .snapshot import incident_snapshot
@@ -270,8 +277,6 @@ def board(request):
     user = request.user
     incidents = list(_board_incidents(user))
     snaps = [incident_snapshot(i, list(i.assignments.all())) for i in incidents]
-    from pingan.orgs.models import Grid
-
     grids = Grid.objects.filter(org__in=visible_orgs(user)).select_related("org", "officer")
     units = Unit.objects.filter(org__in=visible_orgs(user), on_duty=True)
     return render(
@@ -375,13 +380,6 @@ def compliance(request):
 def console_incidents(request):
     """Searchable history for the console: filters by status, category, grid, dates, text."""
     _commander_required(request)
-    from datetime import datetime, time
-
-    from django.core.paginator import Paginator
-    from django.utils import timezone
-
-    from .models import Category, Status
-
     params = request.GET
     errors = []
 
