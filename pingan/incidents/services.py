@@ -472,6 +472,13 @@ def _lock_incident(incident_or_code) -> Incident:
     )
 
 
+def _lock_for_unit_action(code: str, user: User) -> tuple[Incident, Assignment]:
+    """The open incident, locked, and the user's unit's active assignment on it."""
+    incident = _lock_visible(code, user)
+    _require_open(incident)
+    return incident, _active_assignment_for(incident, user)
+
+
 def _require_open(incident: Incident) -> None:
     if not incident.is_open:
         raise Conflict("incident_closed", f"警情已{incident.get_status_display()}，不能再操作")
@@ -480,9 +487,7 @@ def _require_open(incident: Incident) -> None:
 @transaction.atomic
 def accept(code: str, user: User, now=None) -> Assignment:
     now = now or clock.now()
-    incident = _lock_visible(code, user)
-    _require_open(incident)
-    assignment = _active_assignment_for(incident, user)
+    incident, assignment = _lock_for_unit_action(code, user)
     if assignment.status != AssignmentStatus.OFFERED:
         raise Conflict("already_accepted", "您已接警")
     if assignment.expires_at and assignment.expires_at <= now:
@@ -514,9 +519,7 @@ def accept(code: str, user: User, now=None) -> Assignment:
 @transaction.atomic
 def decline(code: str, user: User, reason: str = "", now=None) -> Assignment | None:
     now = now or clock.now()
-    incident = _lock_visible(code, user)
-    _require_open(incident)
-    assignment = _active_assignment_for(incident, user)
+    incident, assignment = _lock_for_unit_action(code, user)
     if assignment.status != AssignmentStatus.OFFERED:
         raise Conflict("cannot_decline", "已接警，不能拒绝；如需支援请请求增援")
     assignment.status = AssignmentStatus.DECLINED
@@ -538,9 +541,7 @@ def decline(code: str, user: User, reason: str = "", now=None) -> Assignment | N
 @transaction.atomic
 def arrive(code: str, user: User, now=None) -> Assignment:
     now = now or clock.now()
-    incident = _lock_visible(code, user)
-    _require_open(incident)
-    assignment = _active_assignment_for(incident, user)
+    incident, assignment = _lock_for_unit_action(code, user)
     if assignment.status == AssignmentStatus.OFFERED:
         raise Conflict("not_accepted", "请先接警再确认到场")
     if assignment.status == AssignmentStatus.ARRIVED:
@@ -576,9 +577,7 @@ def arrive(code: str, user: User, now=None) -> Assignment:
 @transaction.atomic
 def request_reinforcement(code: str, user: User, note: str = "", now=None) -> Assignment | None:
     now = now or clock.now()
-    incident = _lock_visible(code, user)
-    _require_open(incident)
-    assignment = _active_assignment_for(incident, user)
+    incident, assignment = _lock_for_unit_action(code, user)
     if assignment.status == AssignmentStatus.OFFERED:
         raise Conflict("not_accepted", "请先接警再请求增援")
     if incident.reinforce_requested_at is None:

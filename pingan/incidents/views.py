@@ -101,20 +101,21 @@ def my_reports(request):
     )
 
 
-@login_required
-def my_report(request, code):
+def _my_report_context(request, code):
     incident = _visible_or_404(request.user, code)
     if incident.reporter_id != request.user.pk:
         raise Http404
-    return render(request, "incidents/my_report.html", _detail_context(incident))
+    return _detail_context(incident)
+
+
+@login_required
+def my_report(request, code):
+    return render(request, "incidents/my_report.html", _my_report_context(request, code))
 
 
 @login_required
 def my_report_part(request, code):
-    incident = _visible_or_404(request.user, code)
-    if incident.reporter_id != request.user.pk:
-        raise Http404
-    return render(request, "incidents/_my_report_body.html", _detail_context(incident))
+    return render(request, "incidents/_my_report_body.html", _my_report_context(request, code))
 
 
 @login_required
