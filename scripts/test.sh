@@ -9,6 +9,6 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python manage.py check --fail-level WARNING
-.venv/bin/python manage.py makemigrations --check --dry-run
+PINGAN_TESTING=1 .venv/bin/python manage.py check --fail-level WARNING
+PINGAN_TESTING=1 .venv/bin/python manage.py makemigrations --check --dry-run
 exec .venv/bin/pytest "$@"
