@@ -14,6 +14,17 @@ class BearerAuth(HttpBearer):
         return user
 
 
+class LoggedInSession(SessionAuth):
+    """The page's session, with Django's CSRF check — but only for a request that has a
+    logged-in session. A phone app without cookies must not be refused for a missing CSRF
+    cookie before the anonymous path gets its turn."""
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+
 class AnonymousAllowed:
     """Lets a request through as anonymous only when it carries no credentials at all: a bad or
     expired token is still a 401, never a silent downgrade to an anonymous report."""
@@ -27,6 +38,6 @@ class AnonymousAllowed:
 
 
 bearer = BearerAuth()
-session = SessionAuth()
+session = LoggedInSession()
 REQUIRED = [bearer, session]
 OPTIONAL = [bearer, session, AnonymousAllowed()]

@@ -216,3 +216,35 @@ def test_openapi_and_docs_are_served(world):
 def test_unknown_api_path_is_json_404(world):
     response = Client().get("/api/nothing-here")
     assert response.status_code == 404
+
+
+def test_anonymous_report_from_a_client_without_cookies_is_accepted(world):
+    # A phone app has no CSRF cookie; Django's test client skips CSRF unless told not to.
+    client = Client(enforce_csrf_checks=True)
+    assert post(client, body(anonymous=True)).status_code == 201
+
+
+def test_session_writes_still_need_the_csrf_token(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.citizen)
+    response = post(client, body())
+    assert response.status_code == 403
+    assert not Incident.objects.exists()
+    page = client.get("/report/")
+    token = page.cookies["csrftoken"].value
+    ok = client.post(
+        "/api/incidents",
+        json.dumps(body()),
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert ok.status_code == 201
+    assert Incident.objects.get().reporter == world.citizen
+
+
+def test_bearer_clients_need_no_csrf(world, api):
+    from tests.conftest import api_client
+
+    client = api_client(world.citizen)
+    client.handler.enforce_csrf_checks = True
+    assert post(client, body()).status_code == 201
