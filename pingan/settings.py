@@ -112,6 +112,15 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "PRAGMA busy_timeout=20000;",
     }
     _db["TEST"] = {"NAME": env_str("PINGAN_TEST_SQLITE", None)}
+elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
+    # Under ASGI each request runs on a fresh thread, so persistent connections never get
+    # reused; a pool saves PostgreSQL a new backend (~6 ms of its CPU) per request.
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN", 2),
+        "max_size": env_int("DB_POOL_MAX", 20),
+        "timeout": 10,
+    }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -264,7 +264,8 @@ class Unit(models.Model):
     class Meta:
         verbose_name = "警力单元"
         verbose_name_plural = "警力单元"
-        indexes = [models.Index(fields=["on_duty", "org_path"])]
+        # Dispatch searches free on-duty units in a latitude band around the incident.
+        indexes = [models.Index(fields=["on_duty", "lat"])]
 
     def __str__(self):
         return self.name

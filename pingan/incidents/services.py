@@ -141,8 +141,14 @@ def _schedule_expiry(assignment: Assignment) -> None:
 # --- codes --------------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def next_code(prefix: str, now) -> str:
-    """JQ20261123-000123: per-day sequence in local time, incremented under a row lock."""
+    """JQ20261123-000123: per-day sequence in local time, incremented under a row lock.
+
+    Its own short transaction: the day's counter row is the one row every report touches, so
+    its lock must not be held through the dispatch that follows. A report that then fails
+    leaves a gap in the day's numbers, which is harmless.
+    """
     day = timezone.localtime(now).date()
     seq, _ = DailySequence.objects.get_or_create(prefix=prefix, day=day)
     DailySequence.objects.filter(pk=seq.pk).update(last=F("last") + 1)
@@ -191,6 +197,7 @@ def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]
     return checked
 
 
+@transaction.atomic
 def check_anonymous_quota(client_key: str, now) -> None:
     """At most ANON_REPORTS_PER_HOUR anonymous reports per client per hour."""
     hour = now.replace(minute=0, second=0, microsecond=0)
@@ -295,14 +302,15 @@ def report(
     is_anonymous = anonymous or (not has_account and not reporter_phone)
     grid, location = orgs.locate_grid(lng, lat)
 
+    if not has_account:
+        check_anonymous_quota(client_key or "unknown", now)
+    code = next_code("JQ", now)
     with transaction.atomic():
-        if reporter is None or not reporter.is_authenticated:
-            check_anonymous_quota(client_key or "unknown", now)
         org = grid.org if grid else None
         targets = orgs.targets_for(org, grid.kind if grid else None)
         duplicate_of = find_duplicate(category, lng, lat, now)
         incident = Incident.objects.create(
-            code=next_code("JQ", now),
+            code=code,
             category=category,
             priority=category.default_priority,
             source=source,

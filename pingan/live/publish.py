@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from pingan.accounts.models import User
-from pingan.incidents.models import IncidentEvent
+from pingan.incidents.models import IncidentEvent, Unit
 from pingan.incidents.snapshot import incident_snapshot, iso
 from pingan.orgs.services import scope_org
 
@@ -52,13 +52,10 @@ def audience(event: IncidentEvent) -> tuple[set[str], set[int]]:
     groups = {ALL_GROUP}
     ancestors = set(incident.org.ancestor_ids()) if incident.org_id else set()
     groups.update(org_group(i) for i in ancestors)
-    user_ids = set()
-    if incident.reporter_id:
-        user_ids.add(incident.reporter_id)
-    for assignment in incident.assignments.select_related("unit"):
-        if assignment.unit.user_id:
-            user_ids.add(assignment.unit.user_id)
-        user_ids.update(assignment.unit.members.values_list("pk", flat=True))
+    user_ids = {incident.reporter_id} if incident.reporter_id else set()
+    units = Unit.objects.filter(assignments__incident=incident)
+    user_ids.update(u for u in units.values_list("user_id", flat=True) if u)
+    user_ids.update(units.filter(members__isnull=False).values_list("members", flat=True))
     listeners = set()
     for user in User.objects.filter(pk__in=user_ids).select_related("org", "org__parent"):
         if user.is_superuser:
@@ -89,9 +86,14 @@ def publish_event(event_id: int) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    send = async_to_sync(layer.group_send)
+    targets = sorted(groups) + [user_group(u) for u in sorted(user_ids)]
     try:
-        for group in sorted(groups) + [user_group(u) for u in sorted(user_ids)]:
-            send(group, message)
+        async_to_sync(_send_all)(layer, targets, message)
     except Exception:  # a push failure must never fail the committed state change
         log.exception("live push of event %s failed", event_id)
+
+
+async def _send_all(layer, groups, message) -> None:
+    # One hop into the event loop for all groups, not one per group.
+    for group in groups:
+        await layer.group_send(group, message)
