@@ -115,15 +115,20 @@ def gcj02_to_wgs84(lng: float, lat: float) -> tuple[float, float]:
     The popular one-step approximation ``gcj - delta(gcj)`` is off by up to a
     few metres, enough to move a point across a grid boundary, so we iterate.
     """
-    w_lng, w_lat = lng, lat
+    return _invert(wgs84_to_gcj02, lng, lat, (lng, lat))
+
+
+def _invert(forward, lng: float, lat: float, start: tuple[float, float]) -> tuple[float, float]:
+    """Fixed-point inverse of a small, smooth shift: step by the forward error until it vanishes."""
+    x_lng, x_lat = start
     for _ in range(_INVERSE_MAX_ITERATIONS):
-        g_lng, g_lat = wgs84_to_gcj02(w_lng, w_lat)
-        err_lng, err_lat = g_lng - lng, g_lat - lat
-        w_lng -= err_lng
-        w_lat -= err_lat
+        f_lng, f_lat = forward(x_lng, x_lat)
+        err_lng, err_lat = f_lng - lng, f_lat - lat
+        x_lng -= err_lng
+        x_lat -= err_lat
         if abs(err_lng) < _INVERSE_TOLERANCE_DEG and abs(err_lat) < _INVERSE_TOLERANCE_DEG:
             break
-    return w_lng, w_lat
+    return x_lng, x_lat
 
 
 def gcj02_to_bd09(lng: float, lat: float) -> tuple[float, float]:
@@ -142,15 +147,7 @@ def _bd09_to_gcj02_approx(lng: float, lat: float) -> tuple[float, float]:
 
 def bd09_to_gcj02(lng: float, lat: float) -> tuple[float, float]:
     """Inverse of :func:`gcj02_to_bd09`, refined so round trips are exact."""
-    g_lng, g_lat = _bd09_to_gcj02_approx(lng, lat)
-    for _ in range(_INVERSE_MAX_ITERATIONS):
-        b_lng, b_lat = gcj02_to_bd09(g_lng, g_lat)
-        err_lng, err_lat = b_lng - lng, b_lat - lat
-        g_lng -= err_lng
-        g_lat -= err_lat
-        if abs(err_lng) < _INVERSE_TOLERANCE_DEG and abs(err_lat) < _INVERSE_TOLERANCE_DEG:
-            break
-    return g_lng, g_lat
+    return _invert(gcj02_to_bd09, lng, lat, _bd09_to_gcj02_approx(lng, lat))
 
 
 def wgs84_to_bd09(lng: float, lat: float) -> tuple[float, float]:
