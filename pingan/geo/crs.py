@@ -223,12 +223,15 @@ def _invert_array(forward, lng: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray
     return w_lng, w_lat
 
 
-def to_wgs84_array(lng, lat, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised :func:`to_wgs84` over array-likes of equal shape."""
+def _float_arrays(lng, lat, crs: str) -> tuple[np.ndarray, np.ndarray]:
     if crs not in CRS_NAMES:
         raise UnknownCRS(crs)
-    lng = np.asarray(lng, dtype=np.float64)
-    lat = np.asarray(lat, dtype=np.float64)
+    return np.asarray(lng, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def to_wgs84_array(lng, lat, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`to_wgs84` over array-likes of equal shape."""
+    lng, lat = _float_arrays(lng, lat, crs)
     if crs == WGS84:
         return lng.copy(), lat.copy()
     forward = _wgs84_to_gcj02_array if crs == GCJ02 else _wgs84_to_bd09_array
@@ -237,10 +240,7 @@ def to_wgs84_array(lng, lat, crs: str) -> tuple[np.ndarray, np.ndarray]:
 
 def from_wgs84_array(lng, lat, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised :func:`from_wgs84` over array-likes of equal shape."""
-    if crs not in CRS_NAMES:
-        raise UnknownCRS(crs)
-    lng = np.asarray(lng, dtype=np.float64)
-    lat = np.asarray(lat, dtype=np.float64)
+    lng, lat = _float_arrays(lng, lat, crs)
     if crs == WGS84:
         return lng.copy(), lat.copy()
     if crs == GCJ02:
