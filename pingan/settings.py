@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "pingan.accounts",
     "pingan.orgs",
     "pingan.incidents",
+    "pingan.audit",
+    "pingan.notify",
+    "pingan.disputes",
     "pingan.live",
     "pingan.demo",
 ]
@@ -195,6 +198,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 60 * 1024 * 1024
 
 # --- domain settings --------------------------------------------------------------------------
 DISPATCH_OFFER_TIMEOUT_SECONDS = env_int("DISPATCH_OFFER_TIMEOUT_SECONDS", 45)
+
+# --- disputes and messages --------------------------------------------------------------------
+# Return visits after a dispute is resolved, in days.
+DISPUTE_RETURN_VISIT_DAYS = tuple(
+    int(d) for d in env_str("DISPUTE_RETURN_VISIT_DAYS", "7,30").split(",") if d.strip()
+)
+# An overdue tracked order climbs one org level, then again after this many hours.
+DISPUTE_ORDER_ESCALATION_HOURS = env_int("DISPUTE_ORDER_ESCALATION_HOURS", 72)
+DISPUTE_RELAPSE_ORDER_DAYS = env_int("DISPUTE_RELAPSE_ORDER_DAYS", 7)
+DISPUTE_MAX_PENDING_REQUESTS = env_int("DISPUTE_MAX_PENDING_REQUESTS", 3)
+# SMS / message gateway: a dotted path to a pingan.notify.backends.MessageBackend.
+MESSAGE_BACKEND = env_str("MESSAGE_BACKEND", "pingan.notify.backends.ConsoleBackend")
 DUPLICATE_RADIUS_M = env_int("DUPLICATE_RADIUS_M", 100)
 DUPLICATE_WINDOW_MINUTES = env_int("DUPLICATE_WINDOW_MINUTES", 30)
 ANON_REPORTS_PER_HOUR = env_int("ANON_REPORTS_PER_HOUR", 10)
@@ -220,4 +235,5 @@ LOGGING = {
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    MESSAGE_BACKEND = "pingan.notify.backends.MemoryBackend"
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -1,7 +1,8 @@
 """Personas and a small two-station world shared by the tests.
 
 World: 示范市局 → 平安县局 → 城关所 (警务室 A1, grid GA1) and 泉江所 (警务室 B1, grid GB1).
-Each grid has its officer; GA1 also an auxiliary. Units are on duty inside their grids.
+Each grid has its officer; GA1 also an auxiliary and a grid worker. Units are on duty inside
+their grids.
 """
 
 from dataclasses import dataclass
@@ -13,9 +14,12 @@ from django.utils import timezone
 
 from pingan.accounts.models import Role, User
 from pingan.accounts.services import issue_token
+from pingan.disputes.models import RiskRule
+from pingan.disputes.risk import ensure_default_rules
 from pingan.incidents.categories import ensure_default_categories
 from pingan.incidents.models import Category, Unit, UnitKind
 from pingan.incidents.services import create_unit
+from pingan.notify.backends import MemoryBackend
 from pingan.orgs import services as orgs
 from pingan.orgs.models import OrgKind
 
@@ -44,6 +48,7 @@ class World:
     chief_a: User
     officer_a: User
     aux_a: User
+    worker_a: User
     officer_b: User
     citizen: User
     citizen2: User
@@ -65,6 +70,13 @@ def make_user(username, role, org=None, **extra):
 
 
 @pytest.fixture(autouse=True)
+def _empty_outbox():
+    MemoryBackend.outbox.clear()
+    yield
+    MemoryBackend.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_grid_index():
     # Each test starts with an index check, as a new process would.
     orgs.grid_index.invalidate()
@@ -74,6 +86,7 @@ def _fresh_grid_index():
 def world(db):
     # Transactional tests flush the tables the data migration filled.
     ensure_default_categories(Category)
+    ensure_default_rules(RiskRule)
     city = orgs.create_org(code="360800", name="示范市公安局", kind=OrgKind.CITY_BUREAU)
     county = orgs.create_org(
         code="360827", name="平安县公安局", kind=OrgKind.COUNTY_BUREAU, parent=city
@@ -90,6 +103,7 @@ def world(db):
     chief_a = make_user("chief_a", Role.COMMANDER, station_a)
     officer_a = make_user("officer_a", Role.OFFICER, office_a)
     aux_a = make_user("aux_a", Role.AUXILIARY, office_a)
+    worker_a = make_user("worker_a", Role.GRID_WORKER, office_a)
     officer_b = make_user("officer_b", Role.OFFICER, office_b)
     citizen = make_user("citizen", Role.CITIZEN)
     citizen2 = make_user("citizen2", Role.CITIZEN)
@@ -103,6 +117,7 @@ def world(db):
         officer=officer_a,
     )
     grid_a.auxiliaries.add(aux_a)
+    grid_a.grid_workers.add(worker_a)
     grid_b = orgs.save_grid(
         code="GB1",
         name="大坑村",
@@ -132,6 +147,7 @@ def world(db):
         chief_a=chief_a,
         officer_a=officer_a,
         aux_a=aux_a,
+        worker_a=worker_a,
         officer_b=officer_b,
         citizen=citizen,
         citizen2=citizen2,

@@ -138,6 +138,14 @@ def _schedule_expiry(assignment: Assignment) -> None:
     transaction.on_commit(enqueue)
 
 
+def add_note(incident: Incident, user: User | None, message: str, *, now=None, data=None):
+    """A note on an incident's timeline written by another domain (e.g. "turned into dispute
+    JF…"): pushed like every other step."""
+    return _event(
+        incident, EventKind.NOTE, now or clock.now(), actor=user, message=message, data=data
+    )
+
+
 # --- codes --------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,15 @@ from pingan.incidents.models import IncidentEvent
 from pingan.incidents.services import incidents_for
 from pingan.orgs.services import scope_org
 
-from .publish import ALL_GROUP, event_message, org_group, user_group
+from .publish import (
+    ALL_GROUP,
+    DISPUTE_ALL_GROUP,
+    dispute_message,
+    dispute_org_group,
+    event_message,
+    org_group,
+    user_group,
+)
 
 CATCH_UP_LIMIT = 500
 
@@ -34,11 +42,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def _groups(self):
         groups = [user_group(self.user.pk)]
         if self.user.is_superuser:
-            groups.append(ALL_GROUP)
+            groups += [ALL_GROUP, DISPUTE_ALL_GROUP]
         elif self.user.is_staff_role:
             root = scope_org(self.user)
             if root is not None:
                 groups.append(org_group(root.pk))
+                if self.user.is_commander:
+                    groups.append(dispute_org_group(root.pk))
         return groups
 
     async def disconnect(self, code):
@@ -49,9 +59,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             return
         since = content.get("since")
-        if isinstance(since, int) and since >= 0:
+        dispute_since = content.get("dispute_since")
+        answered = False
+        if _is_sequence(since):
             for message in await self._missed(since):
                 await self.send_json(message)
+            answered = True
+        if _is_sequence(dispute_since):
+            for message in await self._missed_disputes(dispute_since):
+                await self.send_json(message)
+            answered = True
+        if answered:
             await self.send_json({"type": "caught_up"})
 
     @database_sync_to_async
@@ -70,5 +88,26 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         )
         return [event_message(e) for e in events]
 
+    @database_sync_to_async
+    def _missed_disputes(self, since: int) -> list[dict]:
+        from pingan.disputes.models import DisputeEvent
+        from pingan.disputes.services import disputes_for, is_staff_viewer
+
+        staff = is_staff_viewer(self.user)
+        events = DisputeEvent.objects.filter(
+            pk__gt=since, dispute__in=disputes_for(self.user).values("pk")
+        )
+        if not staff:
+            events = events.filter(public=True)
+        events = events.select_related("dispute", "dispute__grid", "dispute__org").order_by("pk")
+        return [dispute_message(e, public=not staff) for e in events[:CATCH_UP_LIMIT]]
+
     async def push_event(self, message):
         await self.send_json(message)
+
+    async def push_dispute(self, message):
+        await self.send_json(message)
+
+
+def _is_sequence(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -97,3 +97,105 @@ async def _send_all(layer, groups, message) -> None:
     # One hop into the event loop for all groups, not one per group.
     for group in groups:
         await layer.group_send(group, message)
+
+
+# --- disputes -----------------------------------------------------------------------------------
+# Dispute details are narrower than incidents: an officer of the station does not see every
+# dispute of the station, only those of their grids and their own. So disputes use their own
+# org groups, joined by commanders only (the chain of command), and per-user groups for the
+# owner, the filer and the grid's staff.
+
+DISPUTE_ALL_GROUP = "disputes.all"
+
+
+def dispute_org_group(org_id) -> str:
+    return f"disputes.org.{org_id}"
+
+
+def dispute_snapshot(dispute) -> dict:
+    return {
+        "code": dispute.code,
+        "title": dispute.title,
+        "type": dispute.type,
+        "type_label": dispute.get_type_display(),
+        "status": dispute.status,
+        "status_label": dispute.get_status_display(),
+        "risk": dispute.risk,
+        "risk_label": dispute.get_risk_display(),
+        "grid": dispute.grid.name if dispute.grid_id else "",
+        "org": dispute.org.name if dispute.org_id else "",
+    }
+
+
+def dispute_message(event, *, public: bool = False) -> dict:
+    dispute = event.dispute
+    snapshot = dispute_snapshot(dispute)
+    if public:
+        # The resident who asked sees the step and the status, nothing staff-only.
+        snapshot = {k: snapshot[k] for k in ("code", "title", "status", "status_label")}
+    return {
+        "type": "push.dispute",
+        "id": event.pk,
+        "kind": event.kind,
+        "kind_label": event.get_kind_display(),
+        "message": event.message if not public or event.public else "",
+        "at": iso(event.at),
+        "dispute": snapshot,
+    }
+
+
+def dispute_audience(event) -> tuple[set[str], set[int], set[int]]:
+    """(org groups, staff user ids, resident user ids), each listener once."""
+    from pingan.disputes.models import CaseOrder
+    from pingan.orgs.models import Grid
+
+    dispute = event.dispute
+    ancestors = set(dispute.org.ancestor_ids())
+    groups = {DISPUTE_ALL_GROUP, *(dispute_org_group(i) for i in ancestors)}
+    staff = {dispute.owner_id, dispute.filed_by_id}
+    grid = Grid.objects.filter(pk=dispute.grid_id)
+    staff.update(grid.values_list("officer", flat=True))
+    staff.update(grid.values_list("auxiliaries", flat=True))
+    staff.update(grid.values_list("grid_workers", flat=True))
+    staff.update(CaseOrder.objects.filter(dispute=dispute).values_list("owner", flat=True))
+    staff.discard(None)
+    listeners = set()
+    for user in User.objects.filter(pk__in=staff).select_related("org"):
+        if user.is_superuser:
+            continue
+        if user.is_commander and user.org_id and user.org_id in ancestors:
+            continue  # hears it through the org group
+        listeners.add(user.pk)
+    residents = set()
+    if event.public and dispute.requester_id and dispute.requester_id not in listeners:
+        residents.add(dispute.requester_id)
+    return groups, listeners, residents
+
+
+def publish_dispute_event(event_id: int) -> None:
+    from pingan.disputes.models import DisputeEvent
+
+    event = (
+        DisputeEvent.objects.select_related("dispute", "dispute__grid", "dispute__org")
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None:
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    groups, staff, residents = dispute_audience(event)
+    sends = [(g, dispute_message(event)) for g in sorted(groups)]
+    sends += [(user_group(u), dispute_message(event)) for u in sorted(staff)]
+    public = dispute_message(event, public=True)
+    sends += [(user_group(u), public) for u in sorted(residents)]
+    try:
+        async_to_sync(_send_each)(layer, sends)
+    except Exception:  # a push failure must never fail the committed state change
+        log.exception("live push of dispute event %s failed", event_id)
+
+
+async def _send_each(layer, sends) -> None:
+    for group, message in sends:
+        await layer.group_send(group, message)

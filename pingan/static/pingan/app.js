@@ -8,9 +8,13 @@
 
   // --- live push: one socket, {since} on every (re)connect, events drawn once -----------------
   var handlers = [];
+  var disputeHandlers = [];
   var refreshing = {};
   var seen = new Set();
+  var seenDisputes = new Set();
   var last = Number(document.body.dataset.liveSince || 0);
+  // Dispute events have their own sequence (and their own, narrower audience).
+  var lastDispute = Number(document.body.dataset.disputeSince || 0);
   var backoff = 500;
   var statusEl = document.getElementById("live-status");
 
@@ -30,17 +34,28 @@
     });
   }
 
+  function deliverDispute(msg) {
+    if (seenDisputes.has(msg.id)) return;
+    seenDisputes.add(msg.id);
+    if (seenDisputes.size > 5000) seenDisputes = new Set(Array.from(seenDisputes).slice(-2500));
+    if (msg.id > lastDispute) lastDispute = msg.id;
+    disputeHandlers.forEach(function (fn) {
+      try { fn(msg); } catch (err) { console.error(err); }
+    });
+  }
+
   function connect() {
     if (!window.WebSocket || !document.body.dataset.live) return;
     var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/live/");
     ws.onopen = function () {
       backoff = 500;
       setStatus("online");
-      ws.send(JSON.stringify({ since: last }));
+      ws.send(JSON.stringify({ since: last, dispute_since: lastDispute }));
     };
     ws.onmessage = function (e) {
       var msg = JSON.parse(e.data);
       if (msg.type === "push.event") deliver(msg);
+      else if (msg.type === "push.dispute") deliverDispute(msg);
     };
     ws.onclose = function () {
       setStatus("offline");
@@ -66,6 +81,7 @@
 
   window.Pingan = {
     onEvent: function (fn) { handlers.push(fn); },
+    onDispute: function (fn) { disputeHandlers.push(fn); },
     // Fetch a server-rendered fragment and swap it in. Not htmx.ajax: that queues requests
     // per source element and silently drops all but the last during a burst of pushes.
     refresh: function (url, target, swap) {
