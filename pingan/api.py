@@ -87,6 +87,7 @@ def on_unexpected(request, exc):
 
 def _mount():
     from pingan.accounts.api import router as accounts_router
+    from pingan.disputes.api import router as disputes_router
     from pingan.incidents.api import router as incidents_router
     from pingan.incidents.api import units_router
     from pingan.orgs.api import router as orgs_router
@@ -95,6 +96,7 @@ def _mount():
     api.add_router("/", orgs_router)
     api.add_router("/", incidents_router)
     api.add_router("/units", units_router)
+    api.add_router("/disputes", disputes_router)
 
 
 _mount()

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("pingan.accounts.urls")),
     path("", include("pingan.incidents.urls")),
     path("", include("pingan.orgs.urls")),
+    path("", include("pingan.disputes.urls")),
 ]

@@ -17,6 +17,8 @@ def home_for(user) -> str:
         return reverse("console-board")
     if user.role in (Role.OFFICER, Role.AUXILIARY):
         return reverse("unit-home")
+    if user.role == Role.GRID_WORKER:
+        return reverse("disputes-mine")
     return reverse("my-reports")
 
 

@@ -4,6 +4,16 @@ from django.conf import settings
 from django.db import models
 
 
+class AuditQuerySet(models.QuerySet):
+    """Bulk changes skip Model.save/delete, so the queryset refuses them as well."""
+
+    def update(self, **kwargs):
+        raise ValueError("audit entries are append-only")
+
+    def delete(self):
+        raise ValueError("audit entries are append-only")
+
+
 class AuditEntry(models.Model):
     at = models.DateTimeField("时间", db_index=True)
     actor = models.ForeignKey(
@@ -21,6 +31,8 @@ class AuditEntry(models.Model):
     object_ref = models.CharField("对象", max_length=64, db_index=True)
     detail = models.JSONField("详情", default=dict, blank=True)
     ip = models.GenericIPAddressField("IP", null=True, blank=True)
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         verbose_name = "审计记录"

@@ -1,4 +1,4 @@
-"""Background threads for the embedded deployment: the task worker and the dispatch sweeper.
+"""Background threads for the embedded deployment: the task worker and the sweeper.
 
 In the embedded set-up (no Redis) the channel layer lives in the web process's memory, so work
 that pushes live updates (offer expiry, re-dispatch) must run in that same process. Healthchecks'
@@ -34,16 +34,33 @@ def _task_worker(stop: threading.Event) -> None:
     worker.run()
 
 
-def _sweeper(stop: threading.Event, interval_s: float) -> None:
-    """Safety net: expire overdue offers and retry incidents still waiting for a free unit."""
-    from pingan.incidents.services import sweep
+# Disputes move in days, not seconds: their sweep (overdue orders, the "no progress" rule)
+# and the retry of undelivered messages run every this many dispatch sweeps.
+SLOW_SWEEP_EVERY = 12
 
+
+def _sweeper(stop: threading.Event, interval_s: float) -> None:
+    """Safety net: expire overdue offers and retry incidents still waiting for a free unit;
+    less often, escalate overdue dispute orders, re-run time-based risk rules and retry
+    messages whose delivery task never ran."""
+    from pingan.disputes.services import sweep as sweep_disputes
+    from pingan.incidents.services import sweep
+    from pingan.notify.services import retry_queued
+
+    rounds = 0
     while not stop.wait(interval_s):
         close_old_connections()
         try:
             sweep()
         except Exception:
             log.exception("dispatch sweep failed")
+        rounds += 1
+        if rounds % SLOW_SWEEP_EVERY == 1:
+            for name, job in (("dispute", sweep_disputes), ("message", retry_queued)):
+                try:
+                    job()
+                except Exception:
+                    log.exception("%s sweep failed", name)
 
 
 def start(stop: threading.Event, *, sweep_interval_s: float = 5.0, simulate_rate: float = 0.0):

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from pingan.accounts.models import Role, User
 from pingan.core import clock
+from pingan.demo.disputes import generate_disputes
 from pingan.incidents import services as incidents
 from pingan.incidents.categories import ensure_default_categories
 from pingan.incidents.dispatch import ROAD_FACTOR
@@ -1914,6 +1915,9 @@ def generate_demo_county(
         if per_day > 0 and years > 0:
             history = _History(structure, seed, years, per_day, now).build(stdout)
         _open_incidents(structure, now)
+        generate_disputes(
+            structure, seed=seed, now=now, years=years, history_per_day=per_day, stdout=stdout
+        )
     summary = _summarise(seed, years, history, time.monotonic() - started)
     for line in summary.lines():
         _say(stdout, f"  {line}")

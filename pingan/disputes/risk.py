@@ -5,6 +5,7 @@ runs them over the facts of one dispute and returns the colour with every reason
 so the page can show why a dispute is red. The worst level fired wins; nothing fired is green.
 """
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -80,6 +81,9 @@ def _number(params: dict, key: str, *, minimum: float, integer: bool = True) -> 
     value = params.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RuleError(f"参数 {key} 必须是数字")
+    # JSON from the admin may carry NaN or Infinity, which no threshold can mean.
+    if not math.isfinite(value):
+        raise RuleError(f"参数 {key} 必须是有限的数字")
     if integer and int(value) != value:
         raise RuleError(f"参数 {key} 必须是整数")
     if value < minimum:
@@ -145,9 +149,12 @@ def _stale_check(params: dict):
     days = _number(params, "days", minimum=1)
 
     def check(facts: Facts):
-        if not facts.is_open or facts.days_without_progress < days:
+        waited = facts.days_without_progress
+        # Written as "not >=" so a NaN wait never fires; an infinite one cannot be int()-ed.
+        if not facts.is_open or not waited >= days:
             return None
-        return f"已 {int(facts.days_without_progress)} 天无进展（≥ {days:g} 天）"
+        shown = int(waited) if math.isfinite(waited) else "∞"
+        return f"已 {shown} 天无进展（≥ {days:g} 天）"
 
     return check
 
@@ -156,7 +163,7 @@ def _amount_check(params: dict):
     yuan = _number(params, "yuan", minimum=1, integer=False)
 
     def check(facts: Facts):
-        if facts.amount_yuan is None or facts.amount_yuan < yuan:
+        if facts.amount_yuan is None or not facts.amount_yuan >= yuan:  # NaN never fires
             return None
         return f"涉及金额 {facts.amount_yuan:,.0f} 元（≥ {yuan:,.0f} 元）"
 

@@ -118,7 +118,8 @@ def is_staff_viewer(user: User) -> bool:
 
 def can_reveal(user: User) -> bool:
     """Full personal data (ID numbers, phones, addresses) is for officers and commanders."""
-    return user.is_superuser or user.role in REVEAL_ROLES
+    # Pages may ask for anyone, signed in or not; AnonymousUser has no role.
+    return user.is_authenticated and (user.is_superuser or user.role in REVEAL_ROLES)
 
 
 def _lock(user: User, code: str, *, staff: bool = True) -> Dispute:
@@ -472,7 +473,10 @@ def _clean_common(type_: str, title: str, narrative: str, amount_yuan) -> tuple:
     amount = None
     if amount_yuan not in (None, ""):
         try:
-            amount = Decimal(str(amount_yuan)).quantize(Decimal("0.01"))
+            amount = Decimal(str(amount_yuan))
+            if not amount.is_finite():  # NaN would raise on the range check below
+                raise InvalidOperation
+            amount = amount.quantize(Decimal("0.01"))
         except (InvalidOperation, ValueError) as exc:
             raise ServiceError("bad_amount", "涉及金额必须是数字") from exc
         if amount < 0 or amount >= Decimal("1e12"):
@@ -491,8 +495,10 @@ def _resolve_grid(user: User, grid_code, lng, lat, crs) -> Grid:
     if lng is None or lat is None:
         raise ServiceError("grid_required", "请选择网格或在地图上标出地点")
     lng, lat = incidents.normalise_location(lng, lat, crs or "wgs84")
-    grid, _ = orgs.locate_grid(lng, lat)
-    if grid is None:
+    grid, location = orgs.locate_grid(lng, lat)
+    # The index always answers with the nearest grid; a dispute outside every grid is not
+    # silently handed to whichever grid happens to be nearest (maybe another county's).
+    if grid is None or not location.inside:
         raise ServiceError("no_grid", "该地点不在任何网格内，请选择网格")
     return grid
 
@@ -827,7 +833,13 @@ def add_party(user: User, code: str, party: PartyInput, now=None) -> Party:
     with tracked(dispute):
         row.save()
         _progress(dispute, now)
-        _event(dispute, EventKind.PARTY_ADDED, now, actor=user, message=f"增加当事人（{row.role}）")
+        _event(
+            dispute,
+            EventKind.PARTY_ADDED,
+            now,
+            actor=user,
+            message=f"增加当事人（{row.get_role_display()}）",  # the label: pages speak Chinese
+        )
         reassess(dispute, now)
         dispute.save()
     return row
@@ -1006,17 +1018,19 @@ def escalate_overdue(now=None) -> int:
     interval = timedelta(hours=settings.DISPUTE_ORDER_ESCALATION_HOURS)
     escalated = 0
     due = CaseOrder.objects.filter(status=OrderStatus.ACTIVE, next_escalation_at__lte=now)
-    for order_id in due.values_list("pk", flat=True)[:500]:
+    for order_id, dispute_id in due.values_list("pk", "dispute_id")[:500]:
         with transaction.atomic():
+            # The dispute first, then its order: the order resolve() takes them in (it locks
+            # the dispute, then closes the order). Locking the order first deadlocked with it.
+            dispute = Dispute.objects.select_for_update().filter(pk=dispute_id).first()
             order = (
-                CaseOrder.objects.select_for_update()
-                .select_related("dispute", "supervising_org")
+                CaseOrder.objects.select_for_update(of=("self",))
+                .select_related("supervising_org")
                 .filter(pk=order_id, status=OrderStatus.ACTIVE, next_escalation_at__lte=now)
                 .first()
             )
-            if order is None:
+            if dispute is None or order is None:
                 continue
-            dispute = Dispute.objects.select_for_update().get(pk=order.dispute_id)
             current = order.supervising_org
             parent = current.parent
             order.next_escalation_at = now + interval

@@ -61,10 +61,16 @@ def deliver(message_id: int) -> OutboundMessage | None:
     backend = get_backend()
     try:
         provider_id = backend.send(message.phone, message.text)
-    except DeliveryError as exc:
+    except Exception as exc:
+        # DeliveryError is the gateway's refusal. Anything else is a bug in the backend: it is
+        # logged and handled the same way, so one bad message can neither stay "queued" forever
+        # nor abort the sweep that delivers everyone else's.
+        if not isinstance(exc, DeliveryError):
+            log.exception("message backend %s crashed on message %s", backend.name, message_id)
+        error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
         status = MessageStatus.FAILED if attempts >= MAX_ATTEMPTS else MessageStatus.QUEUED
         OutboundMessage.objects.filter(pk=message_id).update(
-            status=status, error=str(exc)[:300], backend=backend.name
+            status=status, error=error[:300], backend=backend.name
         )
         return OutboundMessage.objects.get(pk=message_id)
     OutboundMessage.objects.filter(pk=message_id).update(
@@ -79,10 +85,14 @@ def deliver(message_id: int) -> OutboundMessage | None:
 
 def retry_queued(limit: int = 200) -> int:
     """Safety net for the sweeper: deliver messages whose task never ran (e.g. a restart)."""
+    # Oldest first (the model's default order is newest first): a case's step messages then
+    # arrive in the order they happened, and a backlog cannot starve its oldest messages.
     ids = list(
         OutboundMessage.objects.filter(
             status=MessageStatus.QUEUED, attempts__lt=MAX_ATTEMPTS, next_attempt_at__lte=clock.now()
-        ).values_list("pk", flat=True)[:limit]
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
     )
     sent = 0
     for message_id in ids:

@@ -71,6 +71,15 @@ def main() -> None:
         Unit.objects.filter(pk=unit.pk).update(
             on_duty=True, lng=lng + 0.001, lat=lat + 0.001, position_at=timezone.now()
         )
+    # Disputes: chief1 commands the station (the chief a red dispute alerts); worker1 is the
+    # grid worker of GE1 who files disputes from the phone.
+    with transaction.atomic():
+        from pingan.orgs.models import Grid
+
+        user("chief1", Role.COMMANDER, station, "城关所所长")
+        worker = user("worker1", Role.GRID_WORKER, office, "张网格员")
+        Grid.objects.get(code="GE1").grid_workers.add(worker)
+    print("seeded: chief1 (station commander), worker1 (grid worker of GE1)")
     print("seeded: commander, officer1, citizen1; grid GE1 around", GRID_CENTER)
 
 

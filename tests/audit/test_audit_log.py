@@ -1,0 +1,97 @@
+"""The append-only audit log: what one entry records, and that nothing can rewrite it."""
+
+import pytest
+from django.contrib.admin.sites import site
+from django.db.models.deletion import ProtectedError
+from django.test import RequestFactory
+
+from pingan.accounts.models import Role, User
+from pingan.audit.models import AuditEntry
+from pingan.audit.services import client_ip, record
+from tests.conftest import make_user
+
+
+@pytest.fixture
+def officer(db):
+    return make_user("audit_officer", Role.OFFICER, display_name="张警官")
+
+
+def test_record_keeps_who_what_when_and_where(officer):
+    entry = record(
+        officer,
+        "view_party_data",
+        "dispute",
+        "JF20261123-000001",
+        detail={"parties": [1, 2]},
+        ip="10.0.0.7",
+    )
+    entry.refresh_from_db()
+    assert entry.actor == officer and entry.actor_label == "张警官"
+    assert (entry.action, entry.object_type, entry.object_ref) == (
+        "view_party_data",
+        "dispute",
+        "JF20261123-000001",
+    )
+    assert entry.detail == {"parties": [1, 2]} and entry.ip == "10.0.0.7"
+    assert entry.at is not None
+
+
+def test_label_survives_a_rename(officer):
+    entry = record(officer, "export", "stats", "2026-11")
+    User.objects.filter(pk=officer.pk).update(display_name="改名后")
+    entry.refresh_from_db()
+    assert entry.actor_label == "张警官"
+
+
+def test_system_actions_have_no_actor(db):
+    entry = record(None, "sweep", "dispute", "x" * 100)
+    assert entry.actor is None and entry.actor_label == ""
+    assert len(entry.object_ref) == 64
+
+
+def test_entries_cannot_be_changed_or_removed(officer):
+    entry = record(officer, "view_party_data", "dispute", "JF1", ip="10.0.0.7")
+    entry.action = "nothing"
+    with pytest.raises(ValueError):
+        entry.save()
+    with pytest.raises(ValueError):
+        entry.delete()
+    with pytest.raises(ValueError):
+        AuditEntry.objects.all().update(action="nothing")
+    with pytest.raises(ValueError):
+        AuditEntry.objects.filter(actor=officer).delete()
+    # Nor can the person be deleted from under their entries.
+    with pytest.raises(ProtectedError):
+        officer.delete()
+    fresh = AuditEntry.objects.get(pk=entry.pk)
+    assert fresh.action == "view_party_data"
+
+
+def test_admin_is_read_only_for_superusers_too(db):
+    admin = User.objects.create_superuser("root", password="x" * 12)
+    request = RequestFactory().get("/admin/audit/auditentry/")
+    request.user = admin
+    model_admin = site._registry[AuditEntry]
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ({"REMOTE_ADDR": "10.0.0.9"}, "10.0.0.9"),
+        (
+            {"REMOTE_ADDR": "10.0.0.9", "HTTP_X_FORWARDED_FOR": "203.0.113.5, 10.0.0.1"},
+            "203.0.113.5",
+        ),
+        ({"REMOTE_ADDR": ""}, None),
+    ],
+)
+def test_client_ip(meta, expected):
+    request = RequestFactory().get("/", **meta)
+    assert client_ip(request) == expected
+
+
+def test_client_ip_without_a_request():
+    assert client_ip(None) is None
