@@ -126,7 +126,11 @@ def _lock(user: User, code: str, *, staff: bool = True) -> Dispute:
     if staff and not is_staff_viewer(user):
         raise Forbidden("只有民警、辅警、网格员和指挥员可以办理纠纷")
     get_dispute_for(user, code)
-    return Dispute.objects.select_for_update().select_related("grid", "org").get(code=code)
+    # Lock the dispute row only: with the joins, PostgreSQL would also lock the grid and org
+    # rows and serialise every change to any dispute of the same office.
+    return (
+        Dispute.objects.select_for_update(of=("self",)).select_related("grid", "org").get(code=code)
+    )
 
 
 def _require_open(dispute: Dispute) -> None:
@@ -1351,7 +1355,9 @@ def reassess_due(now=None, limit: int = 500) -> int:
     for code in codes:
         with transaction.atomic():
             dispute = (
-                Dispute.objects.select_for_update().select_related("grid", "org").get(code=code)
+                Dispute.objects.select_for_update(of=("self",))
+                .select_related("grid", "org")
+                .get(code=code)
             )
             with tracked(dispute):
                 changed += reassess(dispute, now, rules=rules)

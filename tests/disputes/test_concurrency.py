@@ -24,8 +24,7 @@ from pingan.notify.backends import MemoryBackend
 from pingan.notify.services import deliver, queue_message
 from tests.incidents.helpers import report_at
 
-from .helpers import file, two_neighbours
-from .test_rules import assert_stats_match_rebuild
+from .helpers import assert_stats_match_rebuild, file, two_neighbours
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

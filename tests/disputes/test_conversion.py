@@ -9,8 +9,7 @@ from pingan.incidents.models import EventKind as IncidentEventKind
 from pingan.incidents.models import Incident, IncidentEvent
 from tests.incidents.helpers import GB1_CENTER, report_at
 
-from .helpers import two_neighbours
-from .test_rules import assert_stats_match_rebuild
+from .helpers import assert_stats_match_rebuild, two_neighbours
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from pingan.disputes.models import CaseOrder, DisputeEvent, EventKind, OrderStat
 from pingan.notify.models import OutboundMessage
 from tests.conftest import make_user
 
-from .helpers import file
-from .test_rules import assert_stats_match_rebuild
+from .helpers import assert_stats_match_rebuild, file
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

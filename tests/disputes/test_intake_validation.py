@@ -10,8 +10,7 @@ from pingan.disputes.services import PartyInput
 from pingan.notify.backends import MemoryBackend
 from pingan.notify.models import OutboundMessage
 
-from .helpers import file, two_neighbours
-from .test_rules import assert_stats_match_rebuild
+from .helpers import assert_stats_match_rebuild, file, two_neighbours
 
 GOOD_ID = "11010519491231002X"
 GOOD_USCC = "91110000600037341L"

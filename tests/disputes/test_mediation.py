@@ -13,8 +13,7 @@ from pingan.disputes.models import Agreement, DisputeEvent, EventKind, Signature
 from pingan.disputes.services import PartyInput
 from pingan.notify.models import OutboundMessage
 
-from .helpers import file, two_neighbours
-from .test_rules import assert_stats_match_rebuild
+from .helpers import assert_stats_match_rebuild, file, two_neighbours
 
 HOUR = timedelta(hours=1)
 

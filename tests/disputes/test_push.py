@@ -17,8 +17,7 @@ from pingan.notify.models import OutboundMessage
 from pingan.notify.services import retry_queued
 from tests.conftest import make_user
 
-from .helpers import file, two_neighbours
-from .test_rules import assert_stats_match_rebuild
+from .helpers import assert_stats_match_rebuild, file, two_neighbours
 
 RED_NARRATIVE = "两家因宅基地争吵，王某扬言要砍死对方"
 PHONES = {

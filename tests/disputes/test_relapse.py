@@ -18,8 +18,7 @@ from pingan.disputes.models import (
     VisitStatus,
 )
 
-from .helpers import file
-from .test_rules import assert_stats_match_rebuild
+from .helpers import assert_stats_match_rebuild, file
 
 DAY = timedelta(days=1)
 

@@ -17,27 +17,10 @@ from pingan.disputes.models import (
     StatCell,
 )
 from pingan.disputes.services import PartyInput
-from pingan.disputes.stats import rebuild_stats
 
-from .helpers import file, two_neighbours
+from .helpers import assert_stats_match_rebuild, file, two_neighbours
 
 DAY = timedelta(days=1)
-
-
-def stat_cells() -> list[tuple]:
-    return sorted(
-        StatCell.objects.exclude(total=0, settled=0, relapsed=0).values_list(
-            "org_id", "month", "dimension", "value", "total", "settled", "relapsed"
-        )
-    )
-
-
-def assert_stats_match_rebuild() -> None:
-    """The cells kept step by step by the services must equal a rebuild from the disputes."""
-    incremental = stat_cells()
-    assert not StatCell.objects.filter(total__lt=0).exists()
-    rebuild_stats()
-    assert stat_cells() == incremental
 
 
 def strangers(n: int, vulnerability: str = "") -> list[PartyInput]:
