@@ -7,8 +7,10 @@ import threading
 
 DEMO_LOGINS = [
     ("commander", "指挥员（县局指挥中心）", "/console/"),
+    ("chief1", "派出所所长（城关所）", "/console/disputes/"),
     ("officer1", "社区民警", "/unit/"),
     ("aux1", "辅警", "/unit/"),
+    ("grid1", "网格员", "/disputes/mine/"),
     ("volunteer1", "义警", "/my/reports/"),
     ("citizen1", "群众", "/report/"),
 ]

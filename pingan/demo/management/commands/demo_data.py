@@ -53,7 +53,7 @@ class Command(BaseCommand):
         if stdout:
             self.stdout.write(
                 self.style.SUCCESS(
-                    "演示数据已生成。演示账号 commander / officer1 / aux1 / volunteer1 / "
-                    f"citizen1 / admin，密码均为 {DEMO_PASSWORD}"
+                    "演示数据已生成。演示账号 commander / chief1 / officer1 / aux1 / grid1 / "
+                    f"volunteer1 / citizen1 / admin，密码均为 {DEMO_PASSWORD}"
                 )
             )
