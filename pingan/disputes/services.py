@@ -5,17 +5,12 @@ and overrides, the daily yellow review, routes and handoffs, tracked orders with
 mediation sessions, agreements and signatures, resolution, return visits and relapse.
 """
 
-from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 
-import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from stdnum import exceptions as stdnum_errors
-from stdnum.cn import ric, uscc
 
 from pingan.accounts.models import Role, User
 from pingan.audit import services as audit
@@ -28,6 +23,15 @@ from pingan.orgs import services as orgs
 from pingan.orgs.models import Grid, OrgUnit
 
 from . import risk as rules_engine
+from .access import (
+    REVEAL_ROLES,
+    can_reveal,
+    disputes_for,
+    get_dispute_for,
+    is_staff_viewer,
+    staff_grids,
+)
+from .assessment import compiled_rules, facts_for
 from .models import (
     OPEN_STATUSES,
     RISK_RANK,
@@ -38,7 +42,6 @@ from .models import (
     DailyReview,
     Dispute,
     DisputeEvent,
-    DisputeType,
     EventKind,
     Handoff,
     MediationSession,
@@ -48,7 +51,6 @@ from .models import (
     PartyRole,
     ReturnVisit,
     Risk,
-    RiskRule,
     Route,
     RouteBody,
     SessionOutcome,
@@ -56,70 +58,21 @@ from .models import (
     SignerRole,
     Status,
     VisitStatus,
-    Vulnerability,
 )
 from .stats import tracked
+from .validation import (
+    MAX_PARTIES,
+    PartyInput,
+    clean_common,
+    clean_party,
+    clean_text,
+    normalise_phone,
+)
 
 STAFF_CHANNELS = (Channel.CADRE_GRID, Channel.COMMUNITY_WORK, Channel.ONLINE, Channel.CASE)
-REVEAL_ROLES = (Role.OFFICER, Role.COMMANDER)
-MAX_PARTIES = 50
-
-
-@dataclass
-class PartyInput:
-    name: str
-    kind: str = PartyKind.PERSON
-    role: str = PartyRole.OTHER
-    id_number: str = ""
-    phone: str = ""
-    address: str = ""
-    vulnerability: str = ""
-    notify: bool = False
 
 
 # --- scoped access ------------------------------------------------------------------------------
-
-
-def _staff_grids(user: User):
-    return Grid.objects.filter(Q(officer=user) | Q(auxiliaries=user) | Q(grid_workers=user)).values(
-        "pk"
-    )
-
-
-def disputes_for(user: User):
-    """Disputes a user may see in full: the owner, the grid's staff, whoever filed it, and the
-    chain of command (commanders over the dispute's unit). Residents see their own requests."""
-    qs = Dispute.objects.select_related("grid", "org", "owner")
-    if not user.is_authenticated:
-        return qs.none()
-    if user.is_superuser:
-        return qs
-    if user.is_commander:
-        root = orgs.scope_org(user)
-        return qs.filter(org_path__startswith=root.path) if root else qs.none()
-    if user.is_staff_role:
-        orders = CaseOrder.objects.filter(owner=user).values("dispute_id")
-        return qs.filter(
-            Q(owner=user) | Q(filed_by=user) | Q(grid__in=_staff_grids(user)) | Q(pk__in=orders)
-        )
-    return qs.filter(requester=user)
-
-
-def get_dispute_for(user: User, code: str) -> Dispute:
-    dispute = disputes_for(user).filter(code=code).first()
-    if dispute is None:
-        raise NotFound("未找到该纠纷，或您无权查看")
-    return dispute
-
-
-def is_staff_viewer(user: User) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.is_staff_role)
-
-
-def can_reveal(user: User) -> bool:
-    """Full personal data (ID numbers, phones, addresses) is for officers and commanders."""
-    # Pages may ask for anyone, signed in or not; AnonymousUser has no role.
-    return user.is_authenticated and (user.is_superuser or user.role in REVEAL_ROLES)
 
 
 def _lock(user: User, code: str, *, staff: bool = True) -> Dispute:
@@ -225,54 +178,6 @@ def _red_alert(dispute: Dispute, now, reasons: list[dict]) -> None:
 
 
 # --- risk ---------------------------------------------------------------------------------------
-
-
-def compiled_rules():
-    return rules_engine.compile_rules(RiskRule.objects.filter(active=True))
-
-
-def facts_for(dispute: Dispute, now) -> rules_engine.Facts:
-    parties = list(dispute.parties.all())
-    keys = {p.key for p in parties if p.key}
-    gaps = ()
-    if keys:
-        window = max(
-            [r.params.get("days", 0) for r in RiskRule.objects.filter(kind="repeat", active=True)]
-            or [0]
-        )
-        if window:
-            # "The same parties": every party of this dispute, or at least two of them.
-            needed = min(2, len(keys))
-            span = timedelta(days=window)
-            candidates = (
-                Party.objects.filter(
-                    key__in=keys,
-                    dispute__reported_at__gte=dispute.reported_at - span,
-                    dispute__reported_at__lte=dispute.reported_at + span,
-                )
-                .exclude(dispute_id=dispute.pk)
-                .values_list("dispute_id", "key", "dispute__reported_at")
-            )
-            shared: dict[int, set] = {}
-            when = {}
-            for other_id, key, reported_at in candidates:
-                shared.setdefault(other_id, set()).add(key)
-                when[other_id] = reported_at
-            gaps = tuple(
-                abs((when[i] - dispute.reported_at).total_seconds()) / 86400
-                for i, found in shared.items()
-                if len(found) >= needed
-            )
-    return rules_engine.Facts(
-        narrative=f"{dispute.title}\n{dispute.narrative}",
-        party_count=len(parties),
-        vulnerabilities=frozenset(p.vulnerability for p in parties if p.vulnerability),
-        repeat_gaps_days=gaps,
-        days_without_progress=(now - dispute.last_progress_at).total_seconds() / 86400,
-        is_open=dispute.status in OPEN_STATUSES,
-        amount_yuan=float(dispute.amount_yuan) if dispute.amount_yuan is not None else None,
-        relapse_count=dispute.relapse_count,
-    )
 
 
 def _set_risk(dispute: Dispute, new_risk: str, now, *, actor=None, kind, message, data) -> bool:
@@ -389,105 +294,6 @@ def review(user: User, code: str, note: str = "", now=None) -> DailyReview:
 # --- intake -------------------------------------------------------------------------------------
 
 
-def _clean_text(value, *, field: str, label: str, max_len: int, required: bool = True) -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else None
-    if text is None:
-        raise ServiceError("invalid_input", f"{label}必须是文字", details={"field": field})
-    if required and not text:
-        raise ServiceError(f"{field}_required", f"{label}不能为空", details={"field": field})
-    if len(text) > max_len:
-        raise ServiceError(
-            f"{field}_too_long", f"{label}不能超过 {max_len} 字", details={"field": field}
-        )
-    return text
-
-
-def normalise_phone(raw: str, *, field: str = "phone") -> str:
-    raw = (raw or "").strip()
-    if not raw:
-        return ""
-    try:
-        number = phonenumbers.parse(raw, "CN")
-    except phonenumbers.NumberParseException as exc:
-        raise ServiceError("bad_phone", f"手机号无效：{raw}", details={"field": field}) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ServiceError("bad_phone", f"手机号无效：{raw}", details={"field": field})
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def party_key(kind: str, name: str, id_number: str, phone: str) -> str:
-    if id_number:
-        return f"id:{id_number}"
-    if phone:
-        return f"np:{name}|{phone}"
-    # Organisations are known by name; a person with only a name cannot be matched safely.
-    return f"org:{name}" if kind == PartyKind.ORGANISATION else ""
-
-
-def clean_party(raw: PartyInput, index: int = 1) -> Party:
-    where = f"第 {index} 位当事人"
-    name = _clean_text(raw.name, field="name", label=f"{where}的姓名/名称", max_len=100)
-    if raw.kind not in PartyKind.values:
-        raise ServiceError("bad_party_kind", f"{where}的类别无效", details={"index": index})
-    if raw.role not in PartyRole.values:
-        raise ServiceError("bad_party_role", f"{where}的身份无效", details={"index": index})
-    if (raw.vulnerability or "") not in Vulnerability.values:
-        raise ServiceError("bad_vulnerability", f"{where}的特殊群体类别无效")
-    id_number = (raw.id_number or "").strip().upper()
-    if id_number:
-        validator = ric if raw.kind == PartyKind.PERSON else uscc
-        try:
-            id_number = validator.validate(id_number)
-        except stdnum_errors.ValidationError as exc:
-            kind = "身份证号" if raw.kind == PartyKind.PERSON else "统一社会信用代码"
-            raise ServiceError(
-                "bad_id_number", f"{where}的{kind}无效", details={"index": index}
-            ) from exc
-    phone = normalise_phone(raw.phone, field=f"parties[{index - 1}].phone")
-    address = _clean_text(
-        raw.address, field="address", label=f"{where}的住址", max_len=200, required=False
-    )
-    if raw.notify and not phone:
-        raise ServiceError("notify_needs_phone", f"{where}要接收短信，请填写手机号")
-    return Party(
-        kind=raw.kind,
-        role=raw.role,
-        name=name,
-        id_number=id_number,
-        phone=phone,
-        address=address,
-        vulnerability=raw.vulnerability or "",
-        notify=bool(raw.notify),
-        key=party_key(raw.kind, name, id_number, phone),
-    )
-
-
-def _clean_common(type_: str, title: str, narrative: str, amount_yuan) -> tuple:
-    if type_ not in DisputeType.values:
-        raise ServiceError(
-            "bad_type",
-            "纠纷类型无效，可选："
-            + "、".join(f"{v}（{label}）" for v, label in DisputeType.choices),
-            details={"field": "type"},
-        )
-    narrative = _clean_text(narrative, field="narrative", label="情况描述", max_len=5000)
-    title = _clean_text(title, field="title", label="事由", max_len=80, required=False)
-    if not title:
-        title = narrative.splitlines()[0][:30]
-    amount = None
-    if amount_yuan not in (None, ""):
-        try:
-            amount = Decimal(str(amount_yuan))
-            if not amount.is_finite():  # NaN would raise on the range check below
-                raise InvalidOperation
-            amount = amount.quantize(Decimal("0.01"))
-        except (InvalidOperation, ValueError) as exc:
-            raise ServiceError("bad_amount", "涉及金额必须是数字") from exc
-        if amount < 0 or amount >= Decimal("1e12"):
-            raise ServiceError("bad_amount", "涉及金额必须在 0 到 1 万亿元之间")
-    return title, narrative, amount
-
-
 def _resolve_grid(user: User, grid_code, lng, lat, crs) -> Grid:
     if grid_code:
         grid = Grid.objects.select_related("org").filter(code=grid_code).first()
@@ -512,7 +318,7 @@ def _staff_may_file_in(user: User, grid: Grid) -> None:
         return
     root = orgs.scope_org(user)
     in_scope = root is not None and grid.org.path.startswith(root.path)
-    works_here = Grid.objects.filter(pk=grid.pk).filter(pk__in=_staff_grids(user)).exists()
+    works_here = Grid.objects.filter(pk=grid.pk).filter(pk__in=staff_grids(user)).exists()
     if not (in_scope or works_here):
         raise Forbidden("只能在本辖区的网格登记纠纷")
 
@@ -644,9 +450,9 @@ def file_dispute(
             "排查渠道无效，可选：" + "、".join(f"{c.value}（{c.label}）" for c in STAFF_CHANNELS),
             details={"field": "channel"},
         )
-    title, narrative, amount = _clean_common(type, title, narrative, amount_yuan)
-    address = _clean_text(address, field="address", label="地点", max_len=200, required=False)
-    source_note = _clean_text(
+    title, narrative, amount = clean_common(type, title, narrative, amount_yuan)
+    address = clean_text(address, field="address", label="地点", max_len=200, required=False)
+    source_note = clean_text(
         source_note, field="source_note", label="来源说明", max_len=300, required=False
     )
     grid = _resolve_grid(user, grid_code, lng, lat, crs)
@@ -690,8 +496,8 @@ def request_mediation(
         raise Forbidden("请先登录再申请调解")
     if user.is_staff_role:
         raise Forbidden("工作人员请在民警端登记纠纷")
-    title, narrative, _ = _clean_common(type, title, narrative, None)
-    address = _clean_text(address, field="address", label="地点", max_len=200, required=False)
+    title, narrative, _ = clean_common(type, title, narrative, None)
+    address = clean_text(address, field="address", label="地点", max_len=200, required=False)
     grid = _resolve_grid(user, grid_code, lng, lat, crs)
     open_requests = Dispute.objects.filter(requester=user, status=Status.PENDING).count()
     if open_requests >= settings.DISPUTE_MAX_PENDING_REQUESTS:
@@ -749,7 +555,7 @@ def convert_incident(
         raise Conflict("already_converted", f"该警情已转为纠纷 {existing.code}")
     if incident.grid_id is None:
         raise ServiceError("no_grid", "该警情不在任何网格内，无法转为纠纷")
-    title, narrative, _ = _clean_common(
+    title, narrative, _ = clean_common(
         type, title or f"警情 {incident.code} 引发纠纷", narrative or incident.description, None
     )
     grid = Grid.objects.select_related("org").get(pk=incident.grid_id)
@@ -810,7 +616,7 @@ def accept_request(user: User, code: str, owner: User | None = None, now=None) -
 @transaction.atomic
 def decline_request(user: User, code: str, reason: str, now=None) -> Dispute:
     now = now or clock.now()
-    reason = _clean_text(reason, field="reason", label="不予受理的理由", max_len=500)
+    reason = clean_text(reason, field="reason", label="不予受理的理由", max_len=500)
     dispute = _lock(user, code)
     if dispute.status != Status.PENDING:
         raise Conflict("not_pending", "该申请不在待受理状态")
@@ -875,7 +681,7 @@ def assign_owner(user: User, code: str, owner: User, now=None) -> Dispute:
 @transaction.atomic
 def add_note(user: User, code: str, message: str, now=None) -> DisputeEvent:
     now = now or clock.now()
-    message = _clean_text(message, field="message", label="工作记录", max_len=500)
+    message = clean_text(message, field="message", label="工作记录", max_len=500)
     dispute = _lock(user, code)
     _require_accepted(dispute)
     with tracked(dispute):
@@ -910,10 +716,10 @@ def set_route(
     if body_kind not in {b.value for b in ROUTE_BODIES[Route(route)]}:
         allowed = "、".join(sorted(RouteBody(b).label for b in ROUTE_BODIES[Route(route)]))
         raise ServiceError("bad_route_body", f"{Route(route).label}的承办机构只能是：{allowed}")
-    body_name = _clean_text(body_name, field="body_name", label="承办机构名称", max_len=100)
-    contact_name = _clean_text(contact_name, field="contact_name", label="联系人", max_len=50)
+    body_name = clean_text(body_name, field="body_name", label="承办机构名称", max_len=100)
+    contact_name = clean_text(contact_name, field="contact_name", label="联系人", max_len=50)
     contact_phone = normalise_phone(contact_phone, field="contact_phone")
-    reason = _clean_text(reason, field="reason", label="理由", max_len=500, required=False)
+    reason = clean_text(reason, field="reason", label="理由", max_len=500, required=False)
     dispute = _lock(user, code)
     _require_accepted(dispute)
     changing = bool(dispute.route)
@@ -967,7 +773,7 @@ def set_route(
 @transaction.atomic
 def open_order(user: User, code: str, *, owner: User, deadline, plan: str, now=None) -> CaseOrder:
     now = now or clock.now()
-    plan = _clean_text(plan, field="plan", label="跟踪计划", max_len=2000)
+    plan = clean_text(plan, field="plan", label="跟踪计划", max_len=2000)
     if deadline is None or deadline <= now:
         raise ServiceError("bad_deadline", "办结时限必须晚于现在", details={"field": "deadline"})
     if deadline > now + timedelta(days=365):
@@ -1080,9 +886,9 @@ def record_session(
     now=None,
 ) -> MediationSession:
     now = now or clock.now()
-    place = _clean_text(place, field="place", label="调解地点", max_len=100)
-    participants = _clean_text(participants, field="participants", label="参加人员", max_len=500)
-    notes = _clean_text(notes, field="notes", label="调解经过", max_len=5000, required=False)
+    place = clean_text(place, field="place", label="调解地点", max_len=100)
+    participants = clean_text(participants, field="participants", label="参加人员", max_len=500)
+    notes = clean_text(notes, field="notes", label="调解经过", max_len=5000, required=False)
     if outcome not in SessionOutcome.values:
         raise ServiceError("bad_outcome", "调解结果只能是 agreed、partial、adjourned 或 failed")
     if held_at is None or held_at > now + timedelta(minutes=5):
@@ -1134,10 +940,10 @@ def draft_agreement(
     now=None,
 ) -> Agreement:
     now = now or clock.now()
-    facts = _clean_text(facts, field="facts", label="纠纷主要事实", max_len=5000)
-    terms = _clean_text(terms, field="terms", label="协议内容", max_len=5000)
-    mediator_body = _clean_text(mediator_body, field="mediator_body", label="调解组织", max_len=100)
-    performance = _clean_text(
+    facts = clean_text(facts, field="facts", label="纠纷主要事实", max_len=5000)
+    terms = clean_text(terms, field="terms", label="协议内容", max_len=5000)
+    mediator_body = clean_text(mediator_body, field="mediator_body", label="调解组织", max_len=100)
+    performance = clean_text(
         performance, field="performance", label="履行方式与期限", max_len=500, required=False
     )
     dispute = _lock(user, code)
@@ -1210,7 +1016,7 @@ def sign_agreement(
             raise Conflict("already_signed", f"{party.name} 已签字")
         name = party.name
     else:
-        name = _clean_text(name, field="name", label="签字人姓名", max_len=100)
+        name = clean_text(name, field="name", label="签字人姓名", max_len=100)
     signature = Signature.objects.create(
         agreement=agreement,
         role=role,
@@ -1238,7 +1044,7 @@ def sign_agreement(
 @transaction.atomic
 def resolve(user: User, code: str, note: str, now=None) -> Dispute:
     now = now or clock.now()
-    note = _clean_text(note, field="note", label="化解情况", max_len=2000)
+    note = clean_text(note, field="note", label="化解情况", max_len=2000)
     dispute = _lock(user, code)
     _require_accepted(dispute)
     with tracked(dispute):
@@ -1264,7 +1070,7 @@ def record_visit(
     """Record a return visit. If the settlement did not hold, the dispute reopens (a relapse);
     when the last visit finds it holding, the dispute is closed as stable."""
     now = now or clock.now()
-    note = _clean_text(note, field="note", label="回访情况", max_len=500)
+    note = clean_text(note, field="note", label="回访情况", max_len=500)
     if not isinstance(holds, bool):
         raise ServiceError("bad_holds", "请选择协议是否履行、纠纷是否反复")
     dispute = _lock(user, code)
