@@ -34,7 +34,7 @@ from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import Forbidden, NotFound, ServiceError
 from pingan.incidents.snapshot import iso
 
-from . import lists, services
+from . import lists, queries, services
 from .models import (
     CaseOrder,
     Channel,
@@ -954,6 +954,23 @@ def visits_due(request, page: Query[PageIn]):
         }
         for v in qs[page.offset : page.offset + page.limit]
     ]
+
+
+@router.get(
+    "/stats",
+    summary="纠纷统计 · Resolution rate, median days, relapse rate and counts",
+    description=(
+        "Commanders only, within their jurisdiction. `from` / `to` are months (YYYY-MM, "
+        "inclusive, by registration month); `org` narrows to one unit inside the scope. The "
+        "same figures as the console's statistics page and its Excel export."
+    ),
+)
+def dispute_stats(request, from_: str = Query("", alias="from"), to: str = "", org: str = ""):
+    month_from = queries.parse_month(from_, field="from", label="起始月份")
+    month_to = queries.parse_month(to, field="to", label="截止月份")
+    return queries.summary(
+        request.auth, month_from=month_from, month_to=month_to, org_code=org.strip() or None
+    )
 
 
 @router.get(

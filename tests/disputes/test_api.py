@@ -464,3 +464,22 @@ def test_openapi_documents_every_dispute_path(world):
     ):
         assert "post" in paths[f"/api/disputes/{{code}}/{action}"], action
     assert "/api/disputes/stats" not in paths
+
+
+def test_stats_endpoint_matches_the_scope(world, api):
+    file(world)
+    file(world, grid_code=world.grid_b.code, user=world.officer_b)
+    county = api(world.commander).get("/api/disputes/stats").json()
+    station = api(world.chief_a).get("/api/disputes/stats").json()
+    assert county["total"] == 2 and station["total"] == 1
+    assert station["scope"]["code"] == world.station_a.code
+    assert {row["value"]: row["total"] for row in station["by_type"]}["neighbour"] == 1
+
+
+def test_stats_endpoint_denials_and_bad_months(world, api):
+    assert api().get("/api/disputes/stats").status_code == 401
+    assert api(world.officer_a).get("/api/disputes/stats").status_code == 403
+    bad = api(world.commander).get("/api/disputes/stats?from=2026-13")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_month"
+    outside = api(world.chief_a).get(f"/api/disputes/stats?org={world.station_b.code}")
+    assert outside.status_code in (403, 404)
