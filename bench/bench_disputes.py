@@ -694,10 +694,10 @@ def engine_pass(data: dict, chunk: int = 100_000) -> dict:
     """The pure rules engine over the facts of every generated dispute, built in memory from
     the generated columns (so only `risk.evaluate` is timed), with the default rules."""
     from pingan.disputes import risk as engine
-    from pingan.disputes import services
+    from pingan.disputes.assessment import compiled_rules
     from pingan.disputes.models import DisputeType
 
-    rules = services.compiled_rules()
+    rules = compiled_rules()
     labels = dict(DisputeType.choices)
     n, now_ts = data["n"], NOW.timestamp()
     starts, counts, vulnerable = data["starts"], data["counts"], data["vulnerable"]
@@ -752,10 +752,11 @@ def per_row_reassess(sample: int) -> dict:
     from django.db import transaction
 
     from pingan.disputes import services
+    from pingan.disputes.assessment import compiled_rules
     from pingan.disputes.models import OPEN_STATUSES, Dispute
     from pingan.disputes.stats import tracked
 
-    rules = services.compiled_rules()
+    rules = compiled_rules()
     codes = list(
         Dispute.objects.filter(status__in=OPEN_STATUSES)
         .order_by("?")

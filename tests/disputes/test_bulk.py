@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from pingan.disputes import bulk, services
+from pingan.disputes.assessment import compiled_rules
 from pingan.disputes.models import (
     OPEN_STATUSES,
     Dispute,
@@ -197,7 +198,7 @@ def one_by_one(now) -> dict:
     """What `services.reassess` decides for every open dispute, each in its own lock, then
     undone so the bulk path starts from the same state."""
     since = marks()
-    rules = services.compiled_rules()
+    rules = compiled_rules()
     try:
         with transaction.atomic():
             for code in (
@@ -302,7 +303,10 @@ def test_commands(world, varied):
     text = out.getvalue()
     open_count = Dispute.objects.filter(status__in=OPEN_STATUSES).count()
     assert f"已评估 {open_count} 起未化解纠纷" in text
-    assert "统计表已重建" in text
+    assert "统计表已重建" not in text
+    out = StringIO()
+    call_command("reassess_disputes", "--rebuild", stdout=out)
+    assert "统计表已重建" in out.getvalue()
     StatCell.objects.all().delete()
     out = StringIO()
     call_command("rebuild_dispute_stats", stdout=out)
@@ -332,3 +336,28 @@ def test_time_passing_alone_turns_quiet_ones_yellow(world, varied):
     quiet = Dispute.objects.get(pk=varied["quiet_b"].pk)
     assert quiet.risk == "yellow"
     assert any(r["rule"] == "stale-15d" for r in quiet.risk_reasons)
+
+
+def test_the_repeat_window_edges_fall_where_they_fall_one_by_one(world):
+    """Exactly 90 days apart is a repeat; 90 days and a microsecond is not."""
+    first = at(3, 1)
+    on_edge = first + timedelta(days=90)
+    past_edge = on_edge + timedelta(days=90, microseconds=1)
+    codes = [
+        file(world, parties=[WANG, LI], now=moment).code for moment in (first, on_edge, past_edge)
+    ]
+    Dispute.objects.update(risk="green", risk_computed="green", risk_reasons=[])
+    now = past_edge + timedelta(days=1)
+    expected = one_by_one(now)
+    bulk.reassess_all(now=now, batch=2, rebuild=False)
+    got = observe(*marks())
+    assert got["disputes"] == expected["disputes"]
+    fired = {
+        code: [r["detail"] for r in expected["disputes"][code][2] if r["rule"] == "repeat-90d"]
+        for code in codes
+    }
+    assert fired == {
+        codes[0]: ["相同当事人 90 天内另有 1 起纠纷"],
+        codes[1]: ["相同当事人 90 天内另有 1 起纠纷"],
+        codes[2]: [],
+    }

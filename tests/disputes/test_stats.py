@@ -566,10 +566,6 @@ def client_for(user=None):
     return client
 
 
-pytestmark_urls = pytest.mark.urls("tests.disputes.stats_urls")
-
-
-@pytestmark_urls
 def test_anonymous_is_sent_to_login(world):
     for url in (STATS_URL, EXPORT_URL):
         response = client_for().get(url)
@@ -577,7 +573,6 @@ def test_anonymous_is_sent_to_login(world):
         assert response.url.startswith("/login/")
 
 
-@pytestmark_urls
 def test_other_roles_are_refused(world, seven):
     for user in (world.officer_a, world.aux_a, world.worker_a, world.citizen, world.volunteer):
         for url in (STATS_URL, EXPORT_URL):
@@ -586,7 +581,6 @@ def test_other_roles_are_refused(world, seven):
             assert b"2026-09" not in response.content
 
 
-@pytestmark_urls
 def test_the_page_for_a_station_chief(world, seven, chief_b, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: at(11, 23, 9))
     response = client_for(chief_b).get(STATS_URL)
@@ -608,7 +602,6 @@ def test_the_page_for_a_station_chief(world, seven, chief_b, monkeypatch):
     assert "城关派出所" not in html
 
 
-@pytestmark_urls
 def test_the_page_filters(world, seven):
     client = client_for(world.commander)
     response = client.get(STATS_URL, {"from": "2026-10", "to": "2026-11", "org": "S-A"})
@@ -622,7 +615,6 @@ def test_the_page_filters(world, seven):
     assert everything["total"] == 7
 
 
-@pytestmark_urls
 @pytest.mark.parametrize(
     ("params", "status", "message"),
     [
@@ -650,7 +642,6 @@ def _sheet_rows(sheet):
     return [row for row in sheet.iter_rows(min_row=4, values_only=True) if row[0] is not None]
 
 
-@pytestmark_urls
 def test_the_export_matches_the_summary(world, seven):
     params = {"from": "2026-09", "to": "2026-11", "org": ""}
     response = client_for(world.commander).get(EXPORT_URL, params)
@@ -716,7 +707,6 @@ def test_the_export_matches_the_summary(world, seven):
         assert d.code not in text
 
 
-@pytestmark_urls
 def test_a_chief_exports_only_their_station(world, seven, chief_b):
     response = client_for(chief_b).get(EXPORT_URL, {"from": "", "to": ""})
     assert response.status_code == 200

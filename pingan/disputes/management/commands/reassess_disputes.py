@@ -1,4 +1,4 @@
-"""`manage.py reassess_disputes [--batch N] [--no-rebuild]`: every open dispute against the
+"""`manage.py reassess_disputes [--batch N] [--rebuild]`: every open dispute against the
 current risk rules, e.g. after an administrator tuned them."""
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,15 +12,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--batch", type=int, default=2000, help="disputes per transaction")
         parser.add_argument(
-            "--no-rebuild",
+            "--rebuild",
             action="store_true",
-            help="skip the final full rebuild of the statistics (they are kept in step anyway)",
+            help="also rebuild the statistics table from scratch (they are kept in step anyway)",
         )
 
-    def handle(self, *args, batch, no_rebuild, **options):
+    def handle(self, *args, batch, rebuild, **options):
         if batch < 1:
             raise CommandError("--batch 必须是正整数")
-        result = reassess_all(batch=batch, rebuild=not no_rebuild)
+        result = reassess_all(batch=batch, rebuild=rebuild)
         if options["verbosity"] > 0:
             self.stdout.write(
                 f"已评估 {result['evaluated']} 起未化解纠纷（{result['batches']} 批），"
