@@ -5,17 +5,15 @@ import asyncio
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 
 from pingan.accounts.models import Role, User
 from pingan.disputes import services
 from pingan.disputes.models import DisputeEvent, EventKind
-from pingan.live.routing import websocket_urlpatterns
 from pingan.notify.backends import MemoryBackend
 from pingan.notify.models import OutboundMessage
 from pingan.notify.services import retry_queued
 from tests.conftest import make_user
+from tests.live.sockets import connect, drain
 
 from .helpers import assert_stats_match_rebuild, file, two_neighbours
 
@@ -239,23 +237,6 @@ def test_other_residents_hear_nothing(world, layer, django_capture_on_commit_cal
 
 
 # --- the same through the real socket -----------------------------------------------------------
-
-app = URLRouter(websocket_urlpatterns)
-
-
-async def connect(user):
-    communicator = WebsocketCommunicator(app, "/ws/live/")
-    communicator.scope["user"] = user
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def drain(communicator, timeout=0.3):
-    messages = []
-    while not await communicator.receive_nothing(timeout=timeout):
-        messages.append(await communicator.receive_json_from())
-    return messages
 
 
 @pytest.mark.asyncio

@@ -2,33 +2,14 @@
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from pingan.incidents import services
 from pingan.incidents.models import IncidentEvent
-from pingan.live.routing import websocket_urlpatterns
 from tests.incidents.helpers import GB1_CENTER, report_at
+from tests.live.sockets import app, connect, drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-app = URLRouter(websocket_urlpatterns)
-
-
-async def connect(user):
-    communicator = WebsocketCommunicator(app, "/ws/live/")
-    communicator.scope["user"] = user
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def drain(communicator, timeout=0.3):
-    """Everything that arrives until the socket stays quiet (without cancelling the app)."""
-    messages = []
-    while not await communicator.receive_nothing(timeout=timeout):
-        messages.append(await communicator.receive_json_from())
-    return messages
 
 
 @pytest.mark.asyncio
