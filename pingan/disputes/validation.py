@@ -1,5 +1,6 @@
 """Checking and normalising what people type about a dispute and its parties."""
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -110,7 +111,7 @@ def clean_common(type_: str, title: str, narrative: str, amount_yuan) -> tuple:
     narrative = clean_text(narrative, field="narrative", label="情况描述", max_len=5000)
     title = clean_text(title, field="title", label="事由", max_len=80, required=False)
     if not title:
-        title = narrative.splitlines()[0][:30]
+        title = summary_title(narrative)
     amount = None
     if amount_yuan not in (None, ""):
         try:
@@ -123,3 +124,19 @@ def clean_common(type_: str, title: str, narrative: str, amount_yuan) -> tuple:
         if amount < 0 or amount >= Decimal("1e12"):
             raise ServiceError("bad_amount", "涉及金额必须在 0 到 1 万亿元之间")
     return title, narrative, amount
+
+
+TITLE_MAX = 30
+
+
+def summary_title(narrative: str) -> str:
+    """A title from the narrative when none was typed: its first sentence, cut at a clause
+    break rather than mid-word when too long, marked with an ellipsis if anything was cut."""
+    first = re.split(r"[。！？!?\n]", narrative.strip(), maxsplit=1)[0].strip()
+    if len(first) <= TITLE_MAX:
+        return first
+    cut = first[: TITLE_MAX - 1]
+    clause = max(cut.rfind(mark) for mark in "，,；;、")
+    if clause >= TITLE_MAX // 2:
+        cut = cut[:clause]
+    return cut + "…"

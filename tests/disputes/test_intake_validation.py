@@ -303,3 +303,16 @@ def test_declining_a_request_needs_a_reason_and_frees_the_residents_quota(world)
     with pytest.raises(Conflict):
         services.accept_request(world.officer_a, request.code)
     assert_stats_match_rebuild()
+
+
+def test_a_missing_title_is_the_narratives_first_sentence(world):
+    from pingan.disputes.validation import summary_title
+
+    assert summary_title("两家因宅基地边界争吵。昨晚又吵了起来") == "两家因宅基地边界争吵"
+    long = "张某与邻居因排水沟争吵，张某手持镰刀扬言要砍死对方，现场已被劝开"
+    title = summary_title(long)
+    assert title == "张某与邻居因排水沟争吵，张某手持镰刀扬言要砍死对方…"
+    assert len(title) <= 30
+    assert len(summary_title("甲" * 80)) == 30
+    dispute = file(world, narrative="两家因宅基地边界争吵。王某扬言报复")
+    assert dispute.title == "两家因宅基地边界争吵"
