@@ -410,6 +410,26 @@ def _offered_unit_ids(incident: Incident) -> set[int]:
     return set(incident.assignments.values_list("unit_id", flat=True))
 
 
+# Racing reports can take every unit of the near search box between the read and the offer;
+# the search is then repeated without them, which widens the box when it has emptied.
+CANDIDATE_PASSES = 3
+
+
+def _free_candidates(incident: Incident, now, exclude: set[int]):
+    """Candidates in preference order; units found taken when offered are skipped and the
+    search runs again (up to CANDIDATE_PASSES) so a farther free unit is still found."""
+    taken: set[int] = set()
+    for _ in range(CANDIDATE_PASSES):
+        found = dispatch.candidates(
+            incident, now=now, exclude_unit_ids=exclude | taken, scope_path=_search_scope(incident)
+        )
+        if not found:
+            return
+        for candidate in found:
+            yield candidate
+            taken.add(candidate.unit.pk)
+
+
 def _dispatch(
     incident: Incident, now, *, role=AssignmentRole.PRIMARY, by=None, retry=False
 ) -> Assignment | None:
@@ -419,9 +439,7 @@ def _dispatch(
     earlier offer expire, better than nobody, and records nothing when there is still no one.
     """
     exclude = set() if retry else _offered_unit_ids(incident)
-    for candidate in dispatch.candidates(
-        incident, now=now, exclude_unit_ids=exclude, scope_path=_search_scope(incident)
-    ):
+    for candidate in _free_candidates(incident, now, exclude):
         assignment = _offer(incident, candidate, now, role=role, by=by)
         if assignment is None:
             continue

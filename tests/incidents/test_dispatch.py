@@ -232,3 +232,27 @@ def test_a_110_transfer_with_a_caller_number_is_not_anonymous(world):
     incident = report_at(source="phone_transfer", reporter_phone="+8613812345678").incident
     assert incident.anonymous is False
     assert report_at(GB1_CENTER, source="phone_transfer").incident.anonymous is True
+
+
+def test_units_taken_between_search_and_offer_widen_the_search(world, monkeypatch):
+    """Racing reports can take every near unit after this report read them as free; the
+    search then runs again and finds the farther free unit instead of leaving it waiting."""
+    from pingan.incidents import dispatch
+
+    real_candidates = dispatch.candidates
+    raced = []
+
+    def candidates_then_race(incident, **kwargs):
+        found = real_candidates(incident, **kwargs)
+        if not raced:
+            raced.append(True)
+            # Two other reports in the same grid take officer_a and aux_a right now.
+            report_at(dlat=0.004, category="020200")
+            report_at(dlat=-0.004, category="020300")
+        return found
+
+    monkeypatch.setattr(dispatch, "candidates", candidates_then_race)
+    result = report_at()
+    assert raced
+    assert result.assignment is not None
+    assert result.assignment.unit == world.unit_officer_b
