@@ -269,7 +269,7 @@ def _alert_red(dispute_ids: list[int], events: list[DisputeEvent], now) -> None:
     reds = Dispute.objects.select_related("grid", "org", "owner").in_bulk(dispute_ids)
     for dispute_id in dispute_ids:
         dispute = reds[dispute_id]
-        services._red_alert(dispute, now, dispute.risk_reasons)
+        services.red_alert(dispute, now, dispute.risk_reasons)
     from pingan.live.publish import publish_dispute_event
 
     for event in events:

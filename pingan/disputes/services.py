@@ -160,7 +160,7 @@ def station_chiefs(org: OrgUnit) -> list[User]:
     return list(User.objects.filter(role=Role.COMMANDER, org=station, is_active=True))
 
 
-def _red_alert(dispute: Dispute, now, reasons: list[dict]) -> None:
+def red_alert(dispute: Dispute, now, reasons: list[dict]) -> None:
     """Turning red reaches the owner and the station chief at once: live on their pages through
     the timeline push, and as a message to their phones for when no page is open."""
     why = "；".join(r["detail"] for r in reasons[:3]) or "人工调整为红色"
@@ -188,7 +188,7 @@ def _set_risk(dispute: Dispute, new_risk: str, now, *, actor=None, kind, message
     dispute.risk = new_risk
     _event(dispute, kind, now, actor=actor, message=message, data={"from": old, **data})
     if new_risk == Risk.RED:
-        _red_alert(dispute, now, dispute.risk_reasons)
+        red_alert(dispute, now, dispute.risk_reasons)
     return True
 
 
