@@ -91,12 +91,18 @@ def _mount():
     from pingan.incidents.api import router as incidents_router
     from pingan.incidents.api import units_router
     from pingan.orgs.api import router as orgs_router
+    from pingan.points.api import router as points_router
+    from pingan.points.api_recognition import router as recognition_router
+    from pingan.volunteers.api import router as volunteers_router
 
     api.add_router("/auth", accounts_router)
     api.add_router("/", orgs_router)
     api.add_router("/", incidents_router)
     api.add_router("/units", units_router)
     api.add_router("/disputes", disputes_router)
+    api.add_router("/volunteers", volunteers_router)
+    api.add_router("/points", points_router)
+    api.add_router("/points", recognition_router)
 
 
 _mount()

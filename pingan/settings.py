@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "pingan.audit",
     "pingan.notify",
     "pingan.disputes",
+    "pingan.volunteers",
+    "pingan.points",
     "pingan.live",
     "pingan.demo",
 ]
@@ -208,6 +210,17 @@ DISPUTE_RETURN_VISIT_DAYS = tuple(
 DISPUTE_ORDER_ESCALATION_HOURS = env_int("DISPUTE_ORDER_ESCALATION_HOURS", 72)
 DISPUTE_RELAPSE_ORDER_DAYS = env_int("DISPUTE_RELAPSE_ORDER_DAYS", 7)
 DISPUTE_MAX_PENDING_REQUESTS = env_int("DISPUTE_MAX_PENDING_REQUESTS", 3)
+
+# --- volunteers and points ----------------------------------------------------------------------
+# Check-in opens this long before a task starts and closes when it ends.
+VOLUNTEER_CHECKIN_EARLY_MINUTES = env_int("VOLUNTEER_CHECKIN_EARLY_MINUTES", 60)
+# Default radius around the meeting point for a check-in by position.
+VOLUNTEER_CHECKIN_RADIUS_M = env_int("VOLUNTEER_CHECKIN_RADIUS_M", 300)
+# A redemption order not verified within this many days expires and its points come back.
+POINTS_ORDER_VALID_DAYS = env_int("POINTS_ORDER_VALID_DAYS", 30)
+# Yearly expiry: points earned in year Y and still unspent lapse at the end of year Y + N
+# (Asia/Shanghai). 0 keeps points for ever.
+POINTS_EXPIRE_AFTER_YEARS = env_int("POINTS_EXPIRE_AFTER_YEARS", 0)
 # SMS / message gateway: a dotted path to a pingan.notify.backends.MessageBackend.
 MESSAGE_BACKEND = env_str("MESSAGE_BACKEND", "pingan.notify.backends.ConsoleBackend")
 DUPLICATE_RADIUS_M = env_int("DUPLICATE_RADIUS_M", 100)

@@ -11,4 +11,6 @@ urlpatterns = [
     path("", include("pingan.incidents.urls")),
     path("", include("pingan.orgs.urls")),
     path("", include("pingan.disputes.urls")),
+    path("", include("pingan.volunteers.urls")),
+    path("", include("pingan.points.urls")),
 ]

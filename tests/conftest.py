@@ -22,6 +22,8 @@ from pingan.incidents.services import create_unit
 from pingan.notify.backends import MemoryBackend
 from pingan.orgs import services as orgs
 from pingan.orgs.models import OrgKind
+from pingan.points.models import PointRule
+from pingan.points.rules import ensure_default_rules as ensure_default_point_rules
 
 PASSWORD = "correct-horse-battery"
 
@@ -87,6 +89,7 @@ def world(db):
     # Transactional tests flush the tables the data migration filled.
     ensure_default_categories(Category)
     ensure_default_rules(RiskRule)
+    ensure_default_point_rules(PointRule)
     city = orgs.create_org(code="360800", name="示范市公安局", kind=OrgKind.CITY_BUREAU)
     county = orgs.create_org(
         code="360827", name="平安县公安局", kind=OrgKind.COUNTY_BUREAU, parent=city

@@ -13,6 +13,8 @@ class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", "网格员"
     VOLUNTEER = "volunteer", "义警"
     CITIZEN = "citizen", "群众"
+    # A rewards-shop clerk (爱心超市 / partner store): verifies redemption orders at their shop.
+    CLERK = "clerk", "店员"
 
 
 STAFF_ROLES = frozenset({Role.COMMANDER, Role.OFFICER, Role.AUXILIARY, Role.GRID_WORKER})

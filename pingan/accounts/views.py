@@ -19,6 +19,10 @@ def home_for(user) -> str:
         return reverse("unit-home")
     if user.role == Role.GRID_WORKER:
         return reverse("disputes-mine")
+    if user.role == Role.VOLUNTEER:
+        return reverse("volunteer-home")
+    if user.role == Role.CLERK:
+        return reverse("shop-verify")
     return reverse("my-reports")
 
 

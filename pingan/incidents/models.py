@@ -60,6 +60,8 @@ class Outcome(models.TextChoices):
     HANDLED_ON_SITE = "handled_on_site", "现场处置"
     MEDIATED = "mediated", "调解化解"
     CASE_FILED = "case_filed", "立案侦查"
+    # The report led to catching a suspect; a tipster's "helped make an arrest" points key on it.
+    ARREST = "arrest", "抓获嫌疑人"
     TRANSFERRED = "transferred", "移交相关部门"
     HELP_GIVEN = "help_given", "救助完成"
     WARNING_GIVEN = "warning_given", "批评教育"

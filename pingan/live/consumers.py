@@ -20,7 +20,9 @@ from .publish import (
     dispute_org_group,
     event_message,
     org_group,
+    team_group,
     user_group,
+    volunteer_grid_group,
 )
 
 CATCH_UP_LIMIT = 500
@@ -49,6 +51,21 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 groups.append(org_group(root.pk))
                 if self.user.is_commander:
                     groups.append(dispute_org_group(root.pk))
+        groups += self._volunteer_groups()
+        return groups
+
+    def _volunteer_groups(self) -> list[str]:
+        from pingan.volunteers.models import Membership, MembershipStatus, VolunteerProfile
+
+        teams = Membership.objects.filter(user=self.user, status=MembershipStatus.ACTIVE)
+        groups = [team_group(t) for t in teams.values_list("team_id", flat=True)]
+        home = (
+            VolunteerProfile.objects.filter(user=self.user)
+            .values_list("home_grid_id", flat=True)
+            .first()
+        )
+        if home:
+            groups.append(volunteer_grid_group(home))
         return groups
 
     async def disconnect(self, code):
@@ -106,6 +123,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message)
 
     async def push_dispute(self, message):
+        await self.send_json(message)
+
+    async def push_task(self, message):
         await self.send_json(message)
 
 

@@ -29,6 +29,16 @@ def user_group(user_id) -> str:
 ALL_GROUP = "org.all"
 
 
+def team_group(team_id) -> str:
+    """Active members of a volunteer team: hear the tasks offered to the team."""
+    return f"vteam.{team_id}"
+
+
+def volunteer_grid_group(grid_id) -> str:
+    """Volunteers living in a grid: hear the tasks offered to the grid."""
+    return f"vgrid.{grid_id}"
+
+
 def event_message(event: IncidentEvent) -> dict:
     incident = event.incident
     return {
