@@ -212,6 +212,9 @@ DISPUTE_RELAPSE_ORDER_DAYS = env_int("DISPUTE_RELAPSE_ORDER_DAYS", 7)
 DISPUTE_MAX_PENDING_REQUESTS = env_int("DISPUTE_MAX_PENDING_REQUESTS", 3)
 
 # --- volunteers and points ----------------------------------------------------------------------
+# The public address printed in QR codes made outside a request (e.g. "https://pingan.example");
+# empty leaves them relative. Pages use the address the request came in on.
+SITE_URL = env_str("SITE_URL", "").rstrip("/")
 # Check-in opens this long before a task starts and closes when it ends.
 VOLUNTEER_CHECKIN_EARLY_MINUTES = env_int("VOLUNTEER_CHECKIN_EARLY_MINUTES", 60)
 # Default radius around the meeting point for a check-in by position.

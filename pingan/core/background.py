@@ -34,18 +34,20 @@ def _task_worker(stop: threading.Event) -> None:
     worker.run()
 
 
-# Disputes move in days, not seconds: their sweep (overdue orders, the "no progress" rule)
-# and the retry of undelivered messages run every this many dispatch sweeps.
+# Disputes and points move in days, not seconds: their sweeps (overdue orders, the "no
+# progress" rule; uncollected redemptions, tip awards, the yearly expiry) and the retry of
+# undelivered messages run every this many dispatch sweeps.
 SLOW_SWEEP_EVERY = 12
 
 
 def _sweeper(stop: threading.Event, interval_s: float) -> None:
     """Safety net: expire overdue offers and retry incidents still waiting for a free unit;
-    less often, escalate overdue dispute orders, re-run time-based risk rules and retry
-    messages whose delivery task never ran."""
+    less often, escalate overdue dispute orders, re-run time-based risk rules, expire
+    uncollected redemptions, credit tips and retry messages whose delivery task never ran."""
     from pingan.disputes.services import sweep as sweep_disputes
     from pingan.incidents.services import sweep
     from pingan.notify.services import retry_queued
+    from pingan.points.services import sweep as sweep_points
 
     rounds = 0
     while not stop.wait(interval_s):
@@ -56,7 +58,11 @@ def _sweeper(stop: threading.Event, interval_s: float) -> None:
             log.exception("dispatch sweep failed")
         rounds += 1
         if rounds % SLOW_SWEEP_EVERY == 1:
-            for name, job in (("dispute", sweep_disputes), ("message", retry_queued)):
+            for name, job in (
+                ("dispute", sweep_disputes),
+                ("points", sweep_points),
+                ("message", retry_queued),
+            ):
                 try:
                     job()
                 except Exception:

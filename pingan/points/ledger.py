@@ -24,10 +24,14 @@ def lock_account(user, now=None) -> PointAccount:
     """Open the account on first use and lock it for the rest of the transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lock_account must run inside a transaction")
-    account, _ = PointAccount.objects.get_or_create(
-        user_id=user.pk, defaults={"opened_at": now or clock.now()}
-    )
-    return PointAccount.objects.select_for_update().get(pk=account.pk)
+    # One query on the hot path; the account is created only the first time.
+    account = PointAccount.objects.select_for_update().filter(user_id=user.pk).first()
+    if account is None:
+        PointAccount.objects.get_or_create(
+            user_id=user.pk, defaults={"opened_at": now or clock.now()}
+        )
+        account = PointAccount.objects.select_for_update().get(user_id=user.pk)
+    return account
 
 
 def post(

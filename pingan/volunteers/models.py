@@ -227,8 +227,8 @@ LIVE_SIGNUP = (SignupStatus.ACCEPTED, SignupStatus.WAITING)
 
 
 class CheckMethod(models.TextChoices):
-    GPS = "gps", "定位签到"
-    QR = "qr", "扫码签到"
+    GPS = "gps", "定位"
+    QR = "qr", "扫码"
 
 
 class Review(models.TextChoices):

@@ -80,7 +80,53 @@ def main() -> None:
         worker = user("worker1", Role.GRID_WORKER, office, "张网格员")
         Grid.objects.get(code="GE1").grid_workers.add(worker)
     print("seeded: chief1 (station commander), worker1 (grid worker of GE1)")
+    _seed_volunteers(user, station, office)
     print("seeded: commander, officer1, citizen1; grid GE1 around", GRID_CENTER)
+
+
+def _seed_volunteers(user, station, office) -> None:
+    """Volunteers: a team that takes anyone with its invite link (no approval step), a night
+    patrol starting in half an hour at the grid centre (check-in is open an hour ahead), a love
+    supermarket with clerk1 behind the counter. newbie1 is a resident who has not joined yet."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from pingan.points import services as points
+    from pingan.volunteers import services as volunteers
+
+    User = get_user_model()
+    officer = User.objects.get(username="officer1")
+    chief = User.objects.get(username="chief1")
+    team = volunteers.create_team(
+        chief, name="东门义警队", org=office, requires_approval=False, grid_codes=["GE1"]
+    )
+    now = timezone.now()
+    lng, lat = GRID_CENTER
+    volunteers.post_task(
+        officer,
+        kind="night_patrol",
+        title="东门社区夜间巡逻",
+        description="沿东门街巡逻，注意独居老人家门窗。",
+        starts_at=now + timedelta(minutes=30),
+        ends_at=now + timedelta(hours=3),
+        meeting_address="东门社区警务室门口",
+        lng=lng,
+        lat=lat,
+        slots=3,
+        team_codes=[team.code],
+    )
+    from pingan.accounts.models import Role
+
+    user("newbie1", Role.CITIZEN, None, "赵大姐")
+    clerk = user("clerk1", Role.CLERK, None, "刘店员")
+    shop = points.create_shop(
+        chief, name="东门爱心超市", kind="love_supermarket", org=office, address="东门街 8 号"
+    )
+    points.set_clerks(chief, shop, [clerk])
+    points.save_item(chief, shop, name="大米 5 斤", points_price=10, stock=20, limit_per_person=2)
+    print("seeded: team 东门义警队, a night patrol, 东门爱心超市 with clerk1; newbie1 to join")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,126 @@
+"""Who may see which shops, orders and ledger entries: one scoped queryset per model and a get
+helper that answers 404 alike for "missing" and "not yours", so codes cannot be probed."""
+
+from pingan.accounts.models import Role, User
+from pingan.core.errors import NotFound
+from pingan.orgs import services as orgs
+
+from .models import PointEntry, RedemptionOrder, Shop
+
+# Points are earned and spent by residents; staff run the shops, clerks verify at them.
+HOLDER_ROLES = (Role.CITIZEN, Role.VOLUNTEER)
+# Who may open shops, edit items and stock, and cancel orders on a resident's behalf.
+MANAGER_ROLES = (Role.COMMANDER, Role.OFFICER)
+
+
+def is_holder(user: User) -> bool:
+    return user.is_authenticated and user.role in HOLDER_ROLES and not user.is_superuser
+
+
+def is_clerk(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.CLERK
+
+
+def scope_path(user: User) -> str | None:
+    """The org path prefix a staff user sees ("" for superusers, None for non-staff)."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ""
+    root = orgs.scope_org(user)
+    return root.path if root is not None else None
+
+
+def covers(user: User, org_path: str) -> bool:
+    path = scope_path(user)
+    return path is not None and org_path.startswith(path)
+
+
+def can_manage_shop(user: User, shop: Shop) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return user.role in MANAGER_ROLES and covers(user, shop.org_path)
+
+
+# --- shops --------------------------------------------------------------------------------------
+
+
+def shops_for(user: User):
+    """Clerks: the shops they work at. Staff: shops in their scope (open or not). Residents:
+    open shops."""
+    qs = Shop.objects.select_related("org")
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    if user.role == Role.CLERK:
+        return qs.filter(clerks=user)
+    if user.is_staff_role:
+        path = scope_path(user)
+        return qs.filter(org_path__startswith=path) if path is not None else qs.none()
+    return qs.filter(active=True)
+
+
+def get_shop_for(user: User, code: str) -> Shop:
+    shop = shops_for(user).filter(code=code).first()
+    if shop is None:
+        raise NotFound("未找到该兑换点，或您无权查看")
+    return shop
+
+
+def items_for(user: User, shop: Shop):
+    """A shop's items as this viewer may see them: residents see what is on the shelf."""
+    qs = shop.items.all()
+    if is_holder(user):
+        qs = qs.filter(active=True)
+    return qs
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+
+def orders_for(user: User):
+    """Residents: their own orders. Clerks: orders of their shops. Staff: orders of shops in
+    their scope."""
+    qs = RedemptionOrder.objects.select_related("item", "shop__org", "user")
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    if user.role == Role.CLERK:
+        return qs.filter(shop__clerks=user)
+    if user.is_staff_role:
+        path = scope_path(user)
+        return qs.filter(shop__org_path__startswith=path) if path is not None else qs.none()
+    return qs.filter(user=user)
+
+
+def get_order_for(user: User, code: str) -> RedemptionOrder:
+    order = orders_for(user).filter(code=code).first()
+    if order is None:
+        raise NotFound("未找到该兑换订单，或您无权查看")
+    return order
+
+
+# --- ledger -------------------------------------------------------------------------------------
+
+
+def ledger_for(viewer: User, *, user: User | None = None):
+    """Residents (and clerks): only their own entries; asking for someone else's is a 404.
+    Staff: entries written for org units in their scope, optionally of one person."""
+    qs = PointEntry.objects.select_related("user", "org", "team")
+    if not viewer.is_authenticated:
+        return qs.none()
+    if viewer.is_superuser:
+        return qs.filter(user=user) if user is not None else qs
+    if viewer.is_staff_role:
+        path = scope_path(viewer)
+        if path is None:
+            return qs.none()
+        qs = qs.filter(org_path__startswith=path)
+        return qs.filter(user=user) if user is not None else qs
+    if user is not None and user.pk != viewer.pk:
+        raise NotFound("未找到该积分账户，或您无权查看")
+    return qs.filter(user=viewer)
