@@ -1,12 +1,13 @@
 """Account state changes: authentication with lock-out, API tokens."""
 
+import contextlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate as django_authenticate
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 
 from pingan.core import clock
@@ -82,7 +83,10 @@ def user_for_token(key: str) -> User | None:
         return None
     # Touch last_used at most once a minute: a write per request would serialise SQLite.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # Bookkeeping only: a busy database (SQLite's write lock in a rush) must not turn an
+        # authenticated request into a 500.
+        with contextlib.suppress(DatabaseError):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 

@@ -9,13 +9,11 @@ its own short transaction, and the item row is locked last, by the conditional s
 it is held only for the order insert and the commit.
 """
 
-import io
 import logging
 import re
 import secrets
 from datetime import datetime, timedelta
 
-import segno
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +26,7 @@ from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.disputes.validation import normalise_phone
 from pingan.incidents.services import next_code
 from pingan.orgs.models import OrgUnit
+from pingan.volunteers import qr
 
 from . import ledger
 from .access import (
@@ -438,14 +437,7 @@ def verify_url(order: RedemptionOrder) -> str:
 
 def order_qr_svg(order: RedemptionOrder, request=None) -> str:
     """An SVG QR code of the absolute verification URL, for the clerk's phone to open."""
-    path = verify_url(order)
-    if request is not None:
-        url = request.build_absolute_uri(path)
-    else:
-        url = getattr(settings, "SITE_URL", "").rstrip("/") + path
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False)
-    return buffer.getvalue().decode()
+    return qr.svg(qr.absolute_url(verify_url(order), request))
 
 
 def _give_back(order: RedemptionOrder, now, *, reason: str, actor=None) -> None:

@@ -8,10 +8,10 @@ from django.conf import settings
 
 def absolute_url(path: str, request=None) -> str:
     """A link a phone camera can open: from the request's host when there is one, else from
-    settings.PUBLIC_BASE_URL (e.g. "https://pingan.example.cn"); a bare path as a last resort."""
+    settings.SITE_URL (e.g. "https://pingan.example.cn"); a bare path as a last resort."""
     if request is not None:
         return request.build_absolute_uri(path)
-    base = (getattr(settings, "PUBLIC_BASE_URL", "") or "").rstrip("/")
+    base = (getattr(settings, "SITE_URL", "") or "").rstrip("/")
     return f"{base}{path}"
 
 

@@ -52,13 +52,9 @@ def test_order_validity_follows_the_setting(world, shops):
 
 
 def _svg_of(url: str) -> str:
-    import io
+    from pingan.volunteers.qr import svg
 
-    import segno
-
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False)
-    return buffer.getvalue().decode()
+    return svg(url)
 
 
 def test_order_qr_encodes_the_absolute_verify_url(world, shops, rf):

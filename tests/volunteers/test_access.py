@@ -294,7 +294,7 @@ def endpoints(s, world):
                 "officer_b": 404,
                 "v1": 403,
                 "aux_a": 403,
-                # Someone has checked in already: the right role is refused for a reason, not a role.
+                # Someone has checked in: the right role is refused for a reason.
                 "officer_a": 409,
             },
         ),
