@@ -11,8 +11,10 @@ DEMO_LOGINS = [
     ("officer1", "社区民警", "/unit/"),
     ("aux1", "辅警", "/unit/"),
     ("grid1", "网格员", "/disputes/mine/"),
-    ("volunteer1", "义警", "/my/reports/"),
+    ("volunteer1", "义警", "/volunteer/"),
+    ("leader1", "义警队长", "/volunteer/teams/"),
     ("citizen1", "群众", "/report/"),
+    ("clerk1", "爱心超市店员", "/shop/verify/"),
 ]
 DEMO_PASSWORD = "pingan-demo"
 

@@ -1,8 +1,9 @@
 """A deterministic demo county: 平安县, a fictional county in the hills of southern Jiangxi.
 
 `generate_demo_county()` builds the org tree, ~100 grids, staff, citizens, dispatchable units and
-two years of incident history, so every page of the platform has something real-looking to show
-the moment the demo starts.
+two years of incident history, then disputes (`demo.disputes`) and volunteer teams, tasks, points
+and rewards shops (`demo.volunteers`), so every page of the platform has something real-looking
+to show the moment the demo starts.
 
 Determinism: the *structure* (orgs, grids, users, units, positions) depends only on `seed`; the
 history depends on `seed` and `now` (it is laid out backwards from `now`). All randomness comes
@@ -35,6 +36,7 @@ from django.utils import timezone
 
 from pingan.accounts.models import Role, User
 from pingan.core import clock
+from pingan.demo import volunteers as demo_volunteers
 from pingan.demo.disputes import generate_disputes
 from pingan.incidents import services as incidents
 from pingan.incidents.categories import ensure_default_categories
@@ -78,6 +80,8 @@ HUMAN_LOGINS = (
     "grid1",
     "volunteer1",
     "citizen1",
+    "leader1",
+    "clerk1",
 )
 RESERVED_UNIT_USERS = ("officer1", "aux1")
 
@@ -641,6 +645,14 @@ def _plan_people(rng: random.Random, plan: CountyPlan) -> None:
         add(f"volunteer{n}", Role.VOLUNTEER, "")
     for n in range(1, 301):
         add(f"citizen{n}", Role.CITIZEN, "")
+    # Issue 4's people, after everyone else so the earlier names stay as they were: the
+    # volunteers who fill the teams, a leader per team, and a clerk per rewards shop.
+    for n in range(41, demo_volunteers.VOLUNTEERS + 1):
+        add(f"volunteer{n}", Role.VOLUNTEER, "")
+    for username in demo_volunteers.leader_usernames():
+        add(username, Role.VOLUNTEER, "")
+    for username in demo_volunteers.clerk_usernames():
+        add(username, Role.CLERK, "")
 
 
 def _plan_teams(rng: random.Random, plan: CountyPlan, add) -> None:
@@ -1916,6 +1928,9 @@ def generate_demo_county(
             history = _History(structure, seed, years, per_day, now).build(stdout)
         _open_incidents(structure, now)
         generate_disputes(
+            structure, seed=seed, now=now, years=years, history_per_day=per_day, stdout=stdout
+        )
+        demo_volunteers.generate_volunteers(
             structure, seed=seed, now=now, years=years, history_per_day=per_day, stdout=stdout
         )
     summary = _summarise(seed, years, history, time.monotonic() - started)

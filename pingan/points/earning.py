@@ -114,7 +114,10 @@ def award_tips(now=None) -> int:
     due = (
         Incident.objects.select_related("reporter", "org")
         .filter(
-            Q(resolved_at__gte=since) | Q(resolved_at__isnull=True, closed_at__gte=since),
+            # Bounded above by `now` too: a sweep run for a past moment must not credit (and
+            # date before its resolution) an incident resolved later.
+            Q(resolved_at__gte=since, resolved_at__lte=now)
+            | Q(resolved_at__isnull=True, closed_at__gte=since, closed_at__lte=now),
             status__in=TIP_STATUSES,
             valid=True,
             anonymous=False,

@@ -110,3 +110,42 @@ def test_limit_zero_means_no_gate():
 
     asyncio.run(main())
     assert app.peak == 5
+
+
+def test_a_response_still_going_out_does_not_hold_a_place():
+    order = []
+    release_body = asyncio.Event()
+
+    async def app(scope, receive, send):
+        await receive()
+        order.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if scope["path"] == "/photo":
+            await release_body.wait()  # a large body trickling out to a slow phone
+        await send({"type": "http.response.body", "body": b"x"})
+
+    gate = AdmissionGate(app, 1)
+
+    async def main():
+        photo = asyncio.create_task(gate(*_request("/photo")[:3]))
+        await asyncio.sleep(0.01)
+        await asyncio.wait_for(gate(*_request("/page")[:3]), timeout=1)
+        release_body.set()
+        await photo
+
+    asyncio.run(main())
+    assert order == ["/photo", "/page"]
+
+
+def test_the_place_comes_back_when_the_app_fails():
+    async def broken(scope, receive, send):
+        raise RuntimeError("boom")
+
+    gate = AdmissionGate(broken, 1)
+
+    async def main():
+        for _ in range(3):
+            with pytest.raises(RuntimeError):
+                await asyncio.wait_for(gate(*_request("/x")[:3]), timeout=1)
+
+    asyncio.run(main())

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def tip(world, *, reporter, outcome="handled_on_site", valid=True, anonymous=False, now=None):
-    now = now or clock.now()
+    # Reported two hours ago and resolved an hour later, so a sweep "now" sees it.
+    now = now or clock.now() - timedelta(hours=2)
     incident = report_at(reporter=reporter, anonymous=anonymous, now=now).incident
     return incidents.resolve(
         incident.code, world.commander, outcome=outcome, valid=valid, now=now + timedelta(hours=1)
@@ -122,3 +123,13 @@ def test_an_arrest_rule_switched_on_later_is_caught_up(world):
     PointRule.objects.filter(code=RuleCode.TIP_ARREST).update(active=True)
     assert services.award_tips() == 1
     assert ledger.balance(world.citizen) == 120
+
+
+def test_a_sweep_for_an_earlier_moment_leaves_later_resolutions_alone(world):
+    reported = clock.now() - timedelta(hours=3)
+    incident = tip(world, reporter=world.citizen, now=reported)  # resolved at reported + 1 h
+    assert services.award_tips(now=reported + timedelta(minutes=30)) == 0
+    assert ledger.balance(world.citizen) == 0
+    assert services.award_tips(now=reported + timedelta(hours=2)) == 1
+    entry = PointEntry.objects.get(dedupe_key=f"incident:{incident.code}:tip")
+    assert entry.created_at >= incident.resolved_at

@@ -54,6 +54,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     "演示数据已生成。演示账号 commander / chief1 / officer1 / aux1 / grid1 / "
-                    f"volunteer1 / citizen1 / admin，密码均为 {DEMO_PASSWORD}"
+                    f"volunteer1 / leader1 / citizen1 / clerk1 / admin，密码均为 {DEMO_PASSWORD}"
                 )
             )
