@@ -128,10 +128,10 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", Tr
     }
 DATABASES = {"default": _db}
 # Requests computing inside Django at once per server process; the rest queue in the event loop,
-# in arrival order (pingan/core/admission.py). A few per core keeps each one fast; never more
+# in arrival order (pingan/core/admission.py). One per core keeps each one fast; never more
 # than the pool has connections. 0 = no gate.
 HTTP_ADMISSION_LIMIT = env_int(
-    "HTTP_ADMISSION_LIMIT", min(4, _db.get("OPTIONS", {}).get("pool", {}).get("max_size", 4))
+    "HTTP_ADMISSION_LIMIT", min(2, _db.get("OPTIONS", {}).get("pool", {}).get("max_size", 2))
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
