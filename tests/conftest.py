@@ -78,6 +78,15 @@ def _empty_outbox():
     MemoryBackend.outbox.clear()
 
 
+@pytest.fixture
+def postgres_only():
+    """Row-lock races run on PostgreSQL only: SQLite serialises writers anyway."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races are tested on PostgreSQL (SQLite serialises writers)")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_grid_index():
     # Each test starts with an index check, as a new process would.

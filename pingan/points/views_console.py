@@ -429,8 +429,12 @@ def _team_choices(user) -> list[tuple[str, str]]:
 
 def _stats_page(request, raw, query=None, error: str = "", status: int = 200):
     user = request.user
+    shown = dict(raw)
+    if query is not None and not shown.get("month"):
+        # The month the page shows, so the picker is not blank on the first visit.
+        shown["month"] = recognition.month_key(query["month"])
     context = {
-        "filters": raw,
+        "filters": shown,
         "error": error,
         "orgs": _org_choices(user),
         "teams": _team_choices(user),

@@ -5,7 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from pingan.core import clock
 from pingan.core.errors import Conflict
@@ -23,42 +23,17 @@ from pingan.incidents.models import IncidentEvent
 from pingan.notify.backends import MemoryBackend
 from pingan.notify.services import deliver, queue_message
 from tests.incidents.helpers import report_at
+from tests.threads import race
 
 from .helpers import assert_stats_match_rebuild, file, two_neighbours
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races are tested on PostgreSQL (SQLite serialises writers)")
-
-
-def race(*calls):
-    """Run the calls at the same moment, one thread each; (results, errors) by position."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = [None] * len(calls)
-
-    def worker(i, fn):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = fn()
-        except Exception as exc:  # collected and checked in the test thread
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results, errors
 
 
 def overdue_order(world, t0):

@@ -2,11 +2,9 @@
 is oversold, no balance goes below zero, a code is verified once, and a cancellation racing a
 verification leaves exactly one of them done."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from pingan.accounts.models import Role
 from pingan.core import clock
@@ -14,40 +12,15 @@ from pingan.core.errors import Conflict
 from pingan.points import ledger, services
 from pingan.points.models import EntryKind, OrderStatus, PointEntry, RedemptionOrder
 from tests.conftest import make_user
+from tests.threads import race
 
 from .helpers import entries_sum, give_points, make_clerk, make_item
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races are tested on PostgreSQL (SQLite serialises writers)")
-
-
-def race(*calls):
-    """Run the calls at the same moment, one thread each; (results, errors) by position."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = [None] * len(calls)
-
-    def worker(i, fn):
-        try:
-            barrier.wait(timeout=20)
-            results[i] = fn()
-        except Exception as exc:  # collected and checked in the test thread
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results, errors
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 
 def codes(errors):

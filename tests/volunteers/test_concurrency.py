@@ -1,49 +1,21 @@
 """Slots under real concurrency: threads with their own connections on PostgreSQL."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from pingan.core.errors import Conflict
 from pingan.points import ledger
 from pingan.points.models import PointEntry
 from pingan.volunteers import services
 from pingan.volunteers.models import Signup, SignupStatus, Task
+from tests.threads import race
 
 from .helpers import make_task, team_with_volunteers
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races are tested on PostgreSQL (SQLite serialises writers)")
-
-
-def race(*calls):
-    """Run the calls at the same moment, one thread each; (results, errors) by position."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = [None] * len(calls)
-
-    def worker(i, fn):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = fn()
-        except Exception as exc:  # collected and checked in the test thread
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results, errors
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 
 def sign_up_call(user, code):
