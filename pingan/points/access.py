@@ -3,7 +3,7 @@ helper that answers 404 alike for "missing" and "not yours", so codes cannot be 
 
 from pingan.accounts.models import Role, User
 from pingan.core.errors import NotFound
-from pingan.orgs import services as orgs
+from pingan.volunteers.access import in_scope, scope_path
 
 from .models import PointEntry, RedemptionOrder, Shop
 
@@ -21,27 +21,12 @@ def is_clerk(user: User) -> bool:
     return user.is_authenticated and user.role == Role.CLERK
 
 
-def scope_path(user: User) -> str | None:
-    """The org path prefix a staff user sees ("" for superusers, None for non-staff)."""
-    if not user.is_authenticated:
-        return None
-    if user.is_superuser:
-        return ""
-    root = orgs.scope_org(user)
-    return root.path if root is not None else None
-
-
-def covers(user: User, org_path: str) -> bool:
-    path = scope_path(user)
-    return path is not None and org_path.startswith(path)
-
-
 def can_manage_shop(user: User, shop: Shop) -> bool:
     if not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
-    return user.role in MANAGER_ROLES and covers(user, shop.org_path)
+    return user.role in MANAGER_ROLES and in_scope(user, shop.org_path)
 
 
 # --- shops --------------------------------------------------------------------------------------

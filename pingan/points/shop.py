@@ -9,12 +9,10 @@ its own short transaction, and the item row is locked last, by the conditional s
 it is held only for the order insert and the commit.
 """
 
-import logging
 import re
 import secrets
 from datetime import datetime, timedelta
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
@@ -25,14 +23,15 @@ from pingan.core import clock
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.disputes.validation import normalise_phone
 from pingan.incidents.services import next_code
+from pingan.live.publish import user_group
 from pingan.orgs.models import OrgUnit
-from pingan.volunteers import qr
+from pingan.volunteers import push, qr
+from pingan.volunteers.access import in_scope
 
 from . import ledger
 from .access import (
     MANAGER_ROLES,
     can_manage_shop,
-    covers,
     get_order_for,
     is_clerk,
     is_holder,
@@ -46,8 +45,6 @@ from .models import (
     Shop,
     ShopKind,
 )
-
-log = logging.getLogger(__name__)
 
 # No 0/O, 1/I/L: a code read aloud or typed from a phone screen is not misread.
 REDEEM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -115,21 +112,7 @@ def _status_conflict(status: str) -> Conflict:
 
 def _push_user(user_id: int, message: dict) -> None:
     """Tell one person's open pages, once the change is committed; never fail the caller."""
-
-    def send():
-        from channels.layers import get_channel_layer
-
-        from pingan.live.publish import user_group
-
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(layer.group_send)(user_group(user_id), message)
-        except Exception:
-            log.exception("push to user %s failed", user_id)
-
-    transaction.on_commit(send)
+    push.after_commit([user_group(user_id)], message)
 
 
 def _order_message(order: RedemptionOrder, event: str) -> dict:
@@ -158,7 +141,7 @@ def _require_manager(actor: User, org_path: str) -> None:
         return
     if actor.role not in MANAGER_ROLES:
         raise Forbidden("只有民警和指挥员可以管理兑换点")
-    if not covers(actor, org_path):
+    if not in_scope(actor, org_path):
         raise Forbidden("只能管理本辖区的兑换点")
 
 
