@@ -2,7 +2,6 @@
 
 import argparse
 import os
-import sys
 import threading
 
 DEMO_LOGINS = [
@@ -40,26 +39,24 @@ def _print_logins(host: str, port: int) -> None:
     print(f"\n  API docs: {base}/api/docs\n", flush=True)
 
 
-def _run_server(host: str, port: int, workers: int, background: bool, simulate: float) -> None:
-    import uvicorn
+def _run_server(args, background: bool, simulate: float = 0.0) -> None:
+    """HTTP workers (gunicorn, WSGI) in a child process; the socket server, the live fan-out
+    and, embedded, the task worker and sweeper in this one (pingan/serving.py)."""
+    from pingan.serving import Server
 
+    socket_port = args.socket_port or args.port + 1
+    server = Server(args.host, args.port, socket_port, args.workers, args.threads)
     stop = threading.Event()
     if background:
         from pingan.core import background as bg
 
         bg.start(stop, simulate_rate=simulate)
+    server.start_http()
     try:
-        uvicorn.run(
-            "pingan.asgi:application",
-            host=host,
-            port=port,
-            workers=workers,
-            lifespan="off",
-            log_level="warning",
-            proxy_headers=True,
-        )
+        server.run_sockets()
     finally:
         stop.set()
+        server.stop_http()
 
 
 def cmd_demo(args) -> None:
@@ -69,7 +66,7 @@ def cmd_demo(args) -> None:
     call_command("migrate", verbosity=0)
     call_command("demo_data", if_empty=True)
     _print_logins(args.host, args.port)
-    _run_server(args.host, args.port, 1, True, 0 if args.no_simulate else args.rate)
+    _run_server(args, True, 0 if args.no_simulate else args.rate)
 
 
 def cmd_serve(args) -> None:
@@ -79,17 +76,9 @@ def cmd_serve(args) -> None:
 
     if args.migrate:
         call_command("migrate", verbosity=0)
-    if settings.REDIS_URL:
-        # Several processes share pushes through Redis; run `pingan worker` beside them.
-        workers = args.workers or max(2, (os.cpu_count() or 1) * 2)
-        _run_server(args.host, args.port, workers, False, 0)
-    else:
-        if args.workers and args.workers > 1:
-            print(
-                "REDIS_URL is not set: live push needs one process; serving with 1 worker.",
-                file=sys.stderr,
-            )
-        _run_server(args.host, args.port, 1, True, 0)
+    # With Redis the task worker is its own process (`pingan worker`); embedded, it runs here,
+    # beside the socket server.
+    _run_server(args, background=not settings.REDIS_URL)
 
 
 def cmd_worker(args) -> None:
@@ -118,6 +107,16 @@ def cmd_manage(args) -> None:
     execute_from_command_line(["pingan manage", *args.rest])
 
 
+def _server_options(parser) -> None:
+    parser.add_argument(
+        "--socket-port", type=int, default=0, help="WebSocket port (default: --port + 1)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="HTTP worker processes (default: one per core)"
+    )
+    parser.add_argument("--threads", type=int, default=0, help="threads per HTTP worker")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="pingan", description="平安 pingan policing platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,12 +125,13 @@ def main(argv=None) -> None:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--rate", type=float, default=4.0, help="simulated reports per minute")
     demo.add_argument("--no-simulate", action="store_true", help="no synthetic activity")
+    _server_options(demo)
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help="production server on the configured database")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=0)
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    _server_options(serve)
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="background task worker (with Redis deployments)")
     worker.set_defaults(func=cmd_worker)

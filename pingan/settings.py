@@ -106,10 +106,16 @@ _default_sqlite = f"sqlite:///{DATA_DIR / 'pingan.sqlite3'}"
 DATABASE_URL = env_str("DATABASE_URL", _default_sqlite)
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # The stock backend plus a single writer: write transactions queue on an OS lock beside the
+    # database file instead of polling SQLite's busy handler (pingan/core/db/sqlite3/base.py).
+    # connection.vendor stays "sqlite".
+    _db["ENGINE"] = "pingan.core.db.sqlite3"
     if _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    # WAL lets readers run while one writer commits; IMMEDIATE transactions make writers queue
-    # on the lock instead of failing half-way with "database is locked".
+    # WAL lets readers run while one writer commits; IMMEDIATE transactions take SQLite's write
+    # lock at BEGIN (right after ours), so a transaction never fails half-way with "database is
+    # locked". busy_timeout remains the last resort against writers that do not know our lock
+    # (the sqlite3 shell, another program).
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -157,6 +163,22 @@ if env_bool("PINGAN_TASKS_IMMEDIATE", False):
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 if REDIS_URL:
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+
+# --- live push -------------------------------------------------------------------------------
+# Requests announce what they committed to the fan-out (pingan/live/fanout.py), which runs in the
+# socket server: "wake" sends one datagram per transaction to LIVE_WAKE_SOCKET; "inline"
+# delivers in the committing thread (tests); "off" leaves it to the fan-out's table scans.
+LIVE_FANOUT = env_str("LIVE_FANOUT", "wake")
+LIVE_WAKE_SOCKET = Path(env_str("LIVE_WAKE_SOCKET", str(DATA_DIR / "live-wake.sock")))
+# How often the fan-out reads the timelines for rows nobody announced, and how long it gathers
+# announcements into one batch.
+LIVE_SCAN_SECONDS = float(env_str("LIVE_SCAN_SECONDS", "0.5"))
+LIVE_BATCH_SECONDS = float(env_str("LIVE_BATCH_SECONDS", "0.02"))
+# Whether this process runs the fan-out when it serves sockets (one per deployment).
+LIVE_RUN_FANOUT = env_bool("LIVE_RUN_FANOUT", True)
+# Pages open their socket on this port of the host they came from (the embedded server's socket
+# port); 0: the same origin, /ws/ routed to the socket server by the reverse proxy.
+LIVE_SOCKET_PORT = env_int("LIVE_SOCKET_PORT", 0)
 
 # --- accounts and security --------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -206,6 +228,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 60 * 1024 * 1024
 
 # --- domain settings --------------------------------------------------------------------------
 DISPATCH_OFFER_TIMEOUT_SECONDS = env_int("DISPATCH_OFFER_TIMEOUT_SECONDS", 45)
+# Reference-data caches (pingan/core/refcache.py) poll their version counters at most this often
+# per process: another process's change shows up within this many seconds. Tests check every time.
+REFCACHE_CHECK_SECONDS = 0.0 if TESTING else float(env_str("REFCACHE_CHECK_SECONDS", "1.0"))
 
 # --- disputes and messages --------------------------------------------------------------------
 # Return visits after a dispute is resolved, in days.
@@ -259,3 +284,4 @@ if TESTING:
     TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     MESSAGE_BACKEND = "pingan.notify.backends.MemoryBackend"
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    LIVE_FANOUT = env_str("LIVE_FANOUT", "inline")

@@ -7,4 +7,6 @@ def site(request):
         "MAP_TILE_URL": settings.MAP_TILE_URL,
         "MAP_TILE_ATTRIBUTION": settings.MAP_TILE_ATTRIBUTION,
         "MAP_TILE_CRS": settings.MAP_TILE_CRS,
+        # The embedded server answers sockets on their own port (docs/deployment.md).
+        "LIVE_SOCKET_PORT": settings.LIVE_SOCKET_PORT or "",
     }

@@ -19,8 +19,8 @@ from django.db.models import DateTimeField, F, Func
 
 from pingan.core import clock
 
+from . import push, services, stats
 from . import risk as rules_engine
-from . import services, stats
 from .assessment import compiled_rules
 from .models import OPEN_STATUSES, Dispute, DisputeEvent, EventKind, Party, Risk, RiskRule
 
@@ -270,12 +270,9 @@ def _alert_red(dispute_ids: list[int], events: list[DisputeEvent], now) -> None:
     for dispute_id in dispute_ids:
         dispute = reds[dispute_id]
         services.red_alert(dispute, now, dispute.risk_reasons)
-    from pingan.live.publish import publish_dispute_event
-
     for event in events:
         if event.data.get("to") == Risk.RED:
-            event_id = event.pk
-            transaction.on_commit(lambda event_id=event_id: publish_dispute_event(event_id))
+            push.announce(event)
 
 
 def reassess_all(*, batch: int = 2000, now=None, rebuild: bool = False) -> dict:

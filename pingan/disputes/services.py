@@ -22,6 +22,7 @@ from pingan.notify.services import queue_message
 from pingan.orgs import services as orgs
 from pingan.orgs.models import Grid, OrgUnit
 
+from . import push
 from . import risk as rules_engine
 from .access import (
     REVEAL_ROLES,
@@ -127,14 +128,7 @@ def _event(dispute, kind, now, *, actor=None, message="", data=None, public=Fals
         data=data or {},
         public=public,
     )
-    event_id = event.pk
-
-    def push():
-        from pingan.live.publish import publish_dispute_event
-
-        publish_dispute_event(event_id)
-
-    transaction.on_commit(push)
+    push.announce(event)  # delivered after commit by the fan-out (push.py)
     return event
 
 

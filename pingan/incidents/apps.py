@@ -5,3 +5,8 @@ class IncidentsConfig(AppConfig):
     name = "pingan.incidents"
     label = "incidents"
     verbose_name = "警情与调度"
+
+    def ready(self):
+        from . import push
+
+        push.register()

@@ -21,10 +21,11 @@ from pingan.core import clock
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.geo.crs import UnknownCRS, to_wgs84, validate_lnglat
 from pingan.geo.distance import haversine_m
+from pingan.live import outbox
 from pingan.orgs import services as orgs
 from pingan.orgs.models import OrgUnit
 
-from . import dispatch
+from . import dispatch, push
 from .models import (
     ACTIVE_ASSIGNMENT,
     OPEN_STATUSES,
@@ -114,14 +115,8 @@ def _event(
         message=message[:500],
         data=data or {},
     )
-    event_id = event.pk
-
-    def push():
-        from pingan.live.publish import publish_event
-
-        publish_event(event_id)
-
-    transaction.on_commit(push)
+    # Pushed after commit by the fan-out, which computes the audience (push.py).
+    outbox.announce(push.SOURCE, event.pk)
     return event
 
 

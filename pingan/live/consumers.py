@@ -1,29 +1,16 @@
 """The one WebSocket every page uses: /ws/live/.
 
-On connect the consumer joins the groups the user may hear (their user group, and for staff
-their scope org's group). The client sends {"since": <last event id>} after (re)connecting and
-receives every event it missed, scoped exactly like the REST lists, then live events. Clients
-drop events whose id they already have, so an event arriving twice is drawn once.
+On connect the consumer joins the groups the user may hear, as each domain defines them
+(pingan/live/registry.py). After (re)connecting the page sends the last id it has of each
+timeline, e.g. {"since": 120, "dispute_since": 7}; the consumer replays what it missed, scoped
+exactly like the REST lists, then {"type": "caught_up"}, then live pushes. Clients drop ids they
+already have, so a message arriving twice is drawn once.
 """
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from pingan.incidents.models import IncidentEvent
-from pingan.incidents.services import incidents_for
-from pingan.orgs.services import scope_org
-
-from .publish import (
-    ALL_GROUP,
-    DISPUTE_ALL_GROUP,
-    dispute_message,
-    dispute_org_group,
-    event_message,
-    org_group,
-    team_group,
-    user_group,
-    volunteer_grid_group,
-)
+from . import registry
 
 CATCH_UP_LIMIT = 500
 
@@ -35,38 +22,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.user = user
-        self.groups_joined = await self._groups()
+        self.groups_joined = await database_sync_to_async(registry.groups_for)(user)
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-
-    @database_sync_to_async
-    def _groups(self):
-        groups = [user_group(self.user.pk)]
-        if self.user.is_superuser:
-            groups += [ALL_GROUP, DISPUTE_ALL_GROUP]
-        elif self.user.is_staff_role:
-            root = scope_org(self.user)
-            if root is not None:
-                groups.append(org_group(root.pk))
-                if self.user.is_commander:
-                    groups.append(dispute_org_group(root.pk))
-        groups += self._volunteer_groups()
-        return groups
-
-    def _volunteer_groups(self) -> list[str]:
-        from pingan.volunteers.models import Membership, MembershipStatus, VolunteerProfile
-
-        teams = Membership.objects.filter(user=self.user, status=MembershipStatus.ACTIVE)
-        groups = [team_group(t) for t in teams.values_list("team_id", flat=True)]
-        home = (
-            VolunteerProfile.objects.filter(user=self.user)
-            .values_list("home_grid_id", flat=True)
-            .first()
-        )
-        if home:
-            groups.append(volunteer_grid_group(home))
-        return groups
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
@@ -75,58 +34,26 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
             return
-        since = content.get("since")
-        dispute_since = content.get("dispute_since")
         answered = False
-        if _is_sequence(since):
-            for message in await self._missed(since):
-                await self.send_json(message)
-            answered = True
-        if _is_sequence(dispute_since):
-            for message in await self._missed_disputes(dispute_since):
+        for source in registry.sources().values():
+            if source.resync_key is None or source.catch_up is None:
+                continue
+            since = content.get(source.resync_key)
+            if not _is_sequence(since):
+                continue
+            for message in await self._missed(source, since):
                 await self.send_json(message)
             answered = True
         if answered:
             await self.send_json({"type": "caught_up"})
 
     @database_sync_to_async
-    def _missed(self, since: int) -> list[dict]:
-        visible = incidents_for(self.user)
-        events = (
-            IncidentEvent.objects.filter(pk__gt=since, incident__in=visible.values("pk"))
-            .select_related(
-                "incident",
-                "incident__category",
-                "incident__grid",
-                "incident__org",
-                "incident__duplicate_of",
-            )
-            .order_by("pk")[:CATCH_UP_LIMIT]
-        )
-        return [event_message(e) for e in events]
+    def _missed(self, source, since: int) -> list[dict]:
+        return source.catch_up(self.user, since, CATCH_UP_LIMIT)
 
-    @database_sync_to_async
-    def _missed_disputes(self, since: int) -> list[dict]:
-        from pingan.disputes.models import DisputeEvent
-        from pingan.disputes.services import disputes_for, is_staff_viewer
-
-        staff = is_staff_viewer(self.user)
-        events = DisputeEvent.objects.filter(
-            pk__gt=since, dispute__in=disputes_for(self.user).values("pk")
-        )
-        if not staff:
-            events = events.filter(public=True)
-        events = events.select_related("dispute", "dispute__grid", "dispute__org").order_by("pk")
-        return [dispute_message(e, public=not staff) for e in events[:CATCH_UP_LIMIT]]
-
-    async def push_event(self, message):
-        await self.send_json(message)
-
-    async def push_dispute(self, message):
-        await self.send_json(message)
-
-    async def push_task(self, message):
-        await self.send_json(message)
+    async def live_push(self, message):
+        # Encoded once by the fan-out for every socket it goes to.
+        await self.send(text_data=message["text"])
 
 
 def _is_sequence(value) -> bool:

@@ -23,7 +23,7 @@ from pingan.core import clock
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.disputes.validation import normalise_phone
 from pingan.incidents.services import next_code
-from pingan.live.publish import user_group
+from pingan.live.groups import user_group
 from pingan.orgs.models import OrgUnit
 from pingan.volunteers import push, qr
 from pingan.volunteers.access import in_scope

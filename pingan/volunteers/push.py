@@ -1,19 +1,14 @@
-"""Live pushes for volunteers, always sent after commit and never failing the caller.
+"""Live pushes for volunteers, written in the caller's transaction and delivered after commit.
 
 Tasks go to the groups of the teams and grids they are offered to (`vteam.<id>`,
-`vgrid.<id>`); news about one person's sign-up or membership goes to `user.<id>`.
+`vgrid.<id>`); news about one person's sign-up or membership goes to `user.<id>`. These have no
+timeline table of their own, so they travel through the `LivePush` outbox
+(pingan/live/outbox.py); the audience is computed here, by the domain.
 """
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-
 from pingan.incidents.snapshot import iso
-from pingan.live.publish import team_group, user_group, volunteer_grid_group
-
-log = logging.getLogger(__name__)
+from pingan.live import outbox
+from pingan.live.groups import team_group, user_group, volunteer_grid_group
 
 
 def task_snapshot(task) -> dict:
@@ -32,25 +27,9 @@ def task_snapshot(task) -> dict:
     }
 
 
-def _send(groups: list[str], message: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None or not groups:
-        return
-    try:
-        async_to_sync(_send_all)(layer, groups, message)
-    except Exception:  # a push failure must never fail the committed state change
-        log.exception("volunteer push %s failed", message.get("event"))
-
-
-async def _send_all(layer, groups, message) -> None:
-    for group in groups:
-        await layer.group_send(group, message)
-
-
 def after_commit(groups: list[str], message: dict) -> None:
     """Queue a push for when (and only if) the surrounding transaction commits."""
-    groups = list(groups)
-    transaction.on_commit(lambda: _send(groups, message))
+    outbox.send(groups, message)
 
 
 def task_groups(team_ids, grid_ids) -> list[str]:
@@ -70,3 +49,15 @@ def to_users(user_ids, event: str, message: str, *, task=None, **extra) -> None:
     if task is not None:
         body["task"] = task_snapshot(task)
     after_commit([user_group(u) for u in sorted(set(user_ids))], body)
+
+
+def listener_groups(user) -> list[str]:
+    """A volunteer hears the tasks offered to their teams and to the grid they live in."""
+    from .models import Membership, MembershipStatus, VolunteerProfile
+
+    teams = Membership.objects.filter(user=user, status=MembershipStatus.ACTIVE)
+    groups = [team_group(t) for t in teams.values_list("team_id", flat=True)]
+    home = VolunteerProfile.objects.filter(user=user).values_list("home_grid_id", flat=True).first()
+    if home:
+        groups.append(volunteer_grid_group(home))
+    return groups

@@ -1,6 +1,5 @@
 """Bulk re-evaluation decides exactly what the per-dispute `services.reassess` decides."""
 
-import asyncio
 from datetime import datetime, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -23,8 +22,9 @@ from pingan.disputes.models import (
 )
 from pingan.disputes.services import PartyInput
 from pingan.disputes.stats import rebuild_stats, tracked
-from pingan.live.publish import DISPUTE_ALL_GROUP
+from pingan.live.groups import DISPUTE_ALL_GROUP
 from pingan.notify.models import OutboundMessage
+from tests.live.layer import received
 
 from .helpers import file
 
@@ -265,15 +265,6 @@ def test_the_expected_decisions(world, varied):
     assert d["pending"].risk_evaluated_at == at(10, 20)
 
 
-async def drain(layer, channel) -> list[dict]:
-    received = []
-    while True:
-        try:
-            received.append(await asyncio.wait_for(layer.receive(channel), 0.2))
-        except TimeoutError:
-            return received
-
-
 def test_turning_red_pushes_and_alerts(world, varied, django_capture_on_commit_callbacks):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
@@ -287,7 +278,7 @@ def test_turning_red_pushes_and_alerts(world, varied, django_capture_on_commit_c
         pk__gt=since_event, kind=EventKind.RISK_CHANGED, data__to="red"
     )
     assert red_events.count() == result["turned_red"] >= 2
-    pushed = async_to_sync(drain)(layer, channel)
+    pushed = received(layer, channel, 0.2)
     assert sorted(m["id"] for m in pushed) == sorted(red_events.values_list("pk", flat=True))
     assert all(m["dispute"]["risk"] == "red" for m in pushed)
     alerts = OutboundMessage.objects.filter(

@@ -1,7 +1,5 @@
 """Step pushes: who hears a dispute event live, who gets a message, and who does not."""
 
-import asyncio
-
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
@@ -13,6 +11,7 @@ from pingan.notify.backends import MemoryBackend
 from pingan.notify.models import OutboundMessage
 from pingan.notify.services import retry_queued
 from tests.conftest import make_user
+from tests.live.layer import listen, received
 from tests.live.sockets import connect, drain
 
 from .helpers import assert_stats_match_rebuild, file, two_neighbours
@@ -43,26 +42,6 @@ def layer():
     async_to_sync(layer.flush)()  # group memberships of earlier tests must not leak in
     yield layer
     async_to_sync(layer.flush)()
-
-
-def listen(layer, *groups) -> str:
-    """A channel joined to some groups, as the live consumer does for a page."""
-    channel = async_to_sync(layer.new_channel)()
-    for group in groups:
-        async_to_sync(layer.group_add)(group, channel)
-    return channel
-
-
-def received(layer, channel) -> list[dict]:
-    async def drain():
-        messages = []
-        while True:
-            try:
-                messages.append(await asyncio.wait_for(layer.receive(channel), 0.05))
-            except TimeoutError:
-                return messages
-
-    return async_to_sync(drain)()
 
 
 def sms_sent() -> dict[str, list[str]]:

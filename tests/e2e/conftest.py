@@ -1,7 +1,8 @@
 """Browser tests: the real server in a subprocess, driven by Debian's Chromium through Playwright.
 
-The server runs exactly as deployed in the embedded set-up (`pingan serve`: uvicorn, in-memory
-channel layer, in-process task worker and sweeper) on a fresh SQLite file, seeded by seed.py.
+The server runs exactly as deployed in the embedded set-up (`pingan serve`: gunicorn HTTP workers,
+and the socket server with the in-memory channel layer, the live fan-out, the task worker and
+the sweeper) on a fresh SQLite file, seeded by seed.py.
 These tests never touch the test database: everything goes through HTTP and the WebSocket.
 """
 
@@ -133,6 +134,21 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
     )
 
 
+def _wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
+    """The socket server (a port of its own, beside the HTTP workers) accepts connections."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(
+        f"the socket server did not listen on {port}:\n{log.read_text(errors='replace')}",
+        pytrace=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def live_server_url(chromium_path, tmp_path_factory, pytestconfig):
     data_dir = tmp_path_factory.mktemp("e2e-server")
@@ -144,6 +160,9 @@ def live_server_url(chromium_path, tmp_path_factory, pytestconfig):
     )
     _run_step([sys.executable, str(E2E_DIR / "seed.py")], env, "seed")
     port = _free_port()
+    socket_port = _free_port()
+    while socket_port == port:
+        socket_port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = data_dir / "server.log"
     pytestconfig.stash[_server_log] = log
@@ -158,6 +177,8 @@ def live_server_url(chromium_path, tmp_path_factory, pytestconfig):
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--socket-port",
+                str(socket_port),
             ],
             cwd=REPO_ROOT,
             env=env,
@@ -166,6 +187,7 @@ def live_server_url(chromium_path, tmp_path_factory, pytestconfig):
         )
     try:
         _wait_until_up(url, proc, log)
+        _wait_for_port(socket_port, proc, log)
         yield url
     finally:
         if proc.poll() is None:

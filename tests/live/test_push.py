@@ -3,9 +3,11 @@
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 
 from pingan.incidents import services
 from pingan.incidents.models import IncidentEvent
+from pingan.live import outbox
 from tests.incidents.helpers import GB1_CENTER, report_at
 from tests.live.sockets import app, connect, drain
 
@@ -83,18 +85,26 @@ async def test_reconnect_catches_up_on_missed_events_in_scope(world):
 
 
 @pytest.mark.django_db
-def test_pushes_are_sent_only_after_commit(world, django_capture_on_commit_callbacks):
-    sent = []
-    import pingan.live.publish as publish
+def test_one_hand_over_per_transaction_and_only_after_commit(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    handed = []
+    monkeypatch.setattr(outbox, "hand_over", handed.append)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        report_at()
+    assert handed == []  # nothing left the transaction
+    batches = [c for c in callbacks if isinstance(c, outbox._Batch)]
+    assert len(batches) == 1  # the REPORTED and OFFERED events travel together
+    batches[0]()
+    ids = list(IncidentEvent.objects.order_by("pk").values_list("pk", flat=True))
+    assert handed == [{"incidents": ids}] and len(ids) == 2
 
-    original = publish.publish_event
-    publish.publish_event = sent.append
-    try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            report_at()
-        assert sent == []  # nothing left the transaction
-        for callback in callbacks:
-            callback()
-    finally:
-        publish.publish_event = original
-    assert len(sent) == 2 == IncidentEvent.objects.count()
+
+@pytest.mark.django_db
+def test_a_rolled_back_change_hands_nothing_over(world, monkeypatch):
+    handed = []
+    monkeypatch.setattr(outbox, "hand_over", handed.append)
+    with transaction.atomic():
+        report_at()
+        transaction.set_rollback(True)
+    assert handed == []

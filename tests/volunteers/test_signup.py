@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pingan.core.errors import Conflict, NotFound
-from pingan.live.publish import team_group, user_group
+from pingan.live.groups import team_group, user_group
 from pingan.volunteers import services
 from pingan.volunteers.models import Signup, SignupStatus, Task
 from tests.conftest import api_client
@@ -167,7 +167,7 @@ def test_a_task_someone_checked_in_to_cannot_be_cancelled(world, rush):
 def test_publication_reaches_the_offered_teams_and_grids_only(
     world, layer, django_capture_on_commit_callbacks
 ):
-    from pingan.live.publish import volunteer_grid_group
+    from pingan.live.groups import volunteer_grid_group
 
     team, _ = team_with_volunteers(world, 1)
     team_channel = listen(layer, team_group(team.pk))

@@ -4,7 +4,7 @@ import pytest
 
 from pingan.accounts.models import Role
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
-from pingan.live.publish import user_group
+from pingan.live.groups import user_group
 from pingan.volunteers import services
 from pingan.volunteers.models import Membership, MembershipStatus, Team
 from tests.conftest import make_user

@@ -46,7 +46,11 @@
 
   function connect() {
     if (!window.WebSocket || !document.body.dataset.live) return;
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/live/");
+    // Behind a reverse proxy /ws/ is on the page's own origin; the embedded server answers
+    // sockets on a port of their own (data-live-port).
+    var port = document.body.dataset.livePort;
+    var host = port ? location.hostname + ":" + port : location.host;
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + host + "/ws/live/");
     ws.onopen = function () {
       backoff = 500;
       setStatus("online");

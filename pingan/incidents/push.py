@@ -1,0 +1,143 @@
+"""Who hears an incident's timeline, and what they hear: the incidents domain's side of live push.
+
+Each timeline row (`IncidentEvent`) is announced by the service that wrote it (`_event` in
+services.py) and delivered after commit by the fan-out (pingan/live/fanout.py), which calls
+`deliveries` with a batch of ids. Groups: `org.<id>` for every org unit above the incident
+(each board listens on its own scope root), `user.<id>` for the reporter and for the people of
+every unit ever offered the incident, unless their scope already covers it — so each listener
+hears each event once. The id is the sequence number a reconnecting page catches up from.
+"""
+
+from collections import defaultdict
+
+from pingan.accounts.models import User
+from pingan.live import registry
+from pingan.live.groups import ALL_GROUP, org_group, user_group
+from pingan.orgs.services import scope_org
+
+from .models import Assignment, IncidentEvent
+from .snapshot import incident_snapshot, iso
+
+SOURCE = "incidents"
+EVENT_RELATIONS = (
+    "incident",
+    "incident__category",
+    "incident__grid",
+    "incident__org",
+    "incident__duplicate_of",
+)
+
+
+def event_message(event: IncidentEvent, assignments=None) -> dict:
+    return {
+        "type": "push.event",
+        "id": event.pk,
+        "kind": event.kind,
+        "kind_label": event.get_kind_display(),
+        "message": event.message,
+        "at": iso(event.at),
+        "incident": incident_snapshot(event.incident, assignments),
+    }
+
+
+def _unit_people(incident_ids) -> dict[int, set[int]]:
+    """incident id → the users of every unit ever offered it (a unit's own account and its
+    members), in two queries for the whole batch."""
+    people: dict[int, set[int]] = defaultdict(set)
+    offered = Assignment.objects.filter(incident_id__in=incident_ids)
+    for incident_id, user_id in offered.values_list("incident_id", "unit__user_id"):
+        if user_id:
+            people[incident_id].add(user_id)
+    members = offered.filter(unit__members__isnull=False)
+    for incident_id, user_id in members.values_list("incident_id", "unit__members"):
+        people[incident_id].add(user_id)
+    return people
+
+
+def _scope_roots(user_ids) -> dict[int, int | None]:
+    """user id → the id of their scope root (None: no scope; superusers are left out, they
+    hear everything through ALL_GROUP)."""
+    roots = {}
+    for user in User.objects.filter(pk__in=user_ids).select_related("org", "org__parent"):
+        if user.is_superuser:
+            continue
+        root = scope_org(user)
+        roots[user.pk] = root.pk if root is not None else None
+    return roots
+
+
+def deliveries(event_ids: list[int]) -> list[registry.Delivery]:
+    events = list(
+        IncidentEvent.objects.filter(pk__in=event_ids)
+        .select_related(*EVENT_RELATIONS)
+        .order_by("pk")
+    )
+    if not events:
+        return []
+    incidents = {e.incident_id: e.incident for e in events}
+    assignments = defaultdict(list)
+    for assignment in (
+        Assignment.objects.filter(incident_id__in=incidents)
+        .select_related("unit")
+        .order_by("offered_at", "pk")
+    ):
+        assignments[assignment.incident_id].append(assignment)
+    people = _unit_people(list(incidents))
+    candidates = set().union(*people.values()) if people else set()
+    candidates.update(i.reporter_id for i in incidents.values() if i.reporter_id)
+    roots = _scope_roots(candidates)
+    audience = {}
+    for incident_id, incident in incidents.items():
+        ancestors = set(incident.org.ancestor_ids()) if incident.org_id else set()
+        listeners = set(people.get(incident_id, ()))
+        if incident.reporter_id:
+            listeners.add(incident.reporter_id)
+        targets = [ALL_GROUP, *(org_group(i) for i in sorted(ancestors))]
+        for user_id in sorted(listeners):
+            if user_id not in roots:
+                continue  # a superuser, or an account that no longer exists
+            if roots[user_id] is not None and roots[user_id] in ancestors:
+                continue  # hears it through their org group
+            targets.append(user_group(user_id))
+        audience[incident_id] = tuple(targets)
+    return [
+        registry.Delivery(
+            audience[e.incident_id], event_message(e, assignments.get(e.incident_id, []))
+        )
+        for e in events
+    ]
+
+
+def catch_up(user, since: int, limit: int) -> list[dict]:
+    from .services import incidents_for
+
+    visible = incidents_for(user)
+    events = (
+        IncidentEvent.objects.filter(pk__gt=since, incident__in=visible.values("pk"))
+        .select_related(*EVENT_RELATIONS)
+        .order_by("pk")[:limit]
+    )
+    return [event_message(e) for e in events]
+
+
+def listener_groups(user) -> list[str]:
+    if user.is_superuser:
+        return [ALL_GROUP]
+    if user.is_staff_role:
+        root = scope_org(user)
+        if root is not None:
+            return [org_group(root.pk)]
+    return []
+
+
+def register() -> None:
+    registry.register_source(
+        registry.Source(
+            SOURCE,
+            IncidentEvent._meta.db_table,
+            deliveries,
+            resync_key="since",
+            catch_up=catch_up,
+        )
+    )
+    registry.register_groups(listener_groups)

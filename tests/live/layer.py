@@ -1,0 +1,35 @@
+"""Listening on the channel layer as the live consumer does: join groups, read what arrives.
+
+The fan-out sends every push as one channel-layer message type, `live.push`, carrying the JSON
+text the socket forwards; these helpers decode it back into the body a page receives."""
+
+import asyncio
+import json
+
+from asgiref.sync import async_to_sync
+
+
+def listen(layer, *groups) -> str:
+    """A channel joined to some groups, as the live consumer does for a page."""
+    channel = async_to_sync(layer.new_channel)()
+    for group in groups:
+        async_to_sync(layer.group_add)(group, channel)
+    return channel
+
+
+def body(message: dict) -> dict:
+    assert message["type"] == "live.push", message
+    return json.loads(message["text"])
+
+
+async def drain(layer, channel, timeout=0.05) -> list[dict]:
+    received = []
+    while True:
+        try:
+            received.append(body(await asyncio.wait_for(layer.receive(channel), timeout)))
+        except TimeoutError:
+            return received
+
+
+def received(layer, channel, timeout=0.05) -> list[dict]:
+    return async_to_sync(drain)(layer, channel, timeout)
