@@ -71,7 +71,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "pingan.core.middleware.SessionMiddleware",  # Django's, without session writes on /api/
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,7 +122,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
         "PRAGMA busy_timeout=20000;",
     }
-    _db["TEST"] = {"NAME": env_str("PINGAN_TEST_SQLITE", None)}
+    # ":memory:" spelled out: pytest-django recognises an in-memory test database by the stock
+    # ENGINE name only, and would otherwise derive a file name per xdist worker from NAME.
+    _db["TEST"] = {"NAME": env_str("PINGAN_TEST_SQLITE", None) or ":memory:"}
 elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
     # Under ASGI each request runs on a fresh thread, so persistent connections never get
     # reused; a pool saves PostgreSQL a new backend (~6 ms of its CPU) per request.

@@ -190,7 +190,9 @@ def report(request, payload: ReportIn):
         source=payload.source,
         client_key=client_key(request),
     )
-    return 201, incident_snapshot(result.incident)
+    # Everything the response shows is in memory: no query after the commit.
+    assignments = [result.assignment] if result.assignment is not None else []
+    return 201, incident_snapshot(result.incident, assignments)
 
 
 @router.post(

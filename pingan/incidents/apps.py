@@ -7,6 +7,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "警情与调度"
 
     def ready(self):
-        from . import push
+        from . import push, refdata
 
         push.register()
+        # Keeps the per-process category cache current (see incidents/refdata.py).
+        refdata.register()

@@ -8,24 +8,26 @@ import io
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db import connection, transaction
+from django.db.models import Q
 from PIL import Image, UnidentifiedImageError
 
 from pingan.accounts.models import User
-from pingan.core import clock
+from pingan.core import clock, fastsql, sequences
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.geo.crs import UnknownCRS, to_wgs84, validate_lnglat
 from pingan.geo.distance import haversine_m
 from pingan.live import outbox
+from pingan.orgs import refdata as org_refdata
 from pingan.orgs import services as orgs
-from pingan.orgs.models import OrgUnit
+from pingan.orgs.models import Grid, OrgUnit
 
-from . import dispatch, push
+from . import dispatch, push, throttle
+from . import refdata as category_refdata
 from .models import (
     ACTIVE_ASSIGNMENT,
     OPEN_STATUSES,
@@ -33,13 +35,11 @@ from .models import (
     AssignmentRole,
     AssignmentStatus,
     Category,
-    DailySequence,
     EventKind,
     Incident,
     IncidentEvent,
     IncidentPhoto,
     Outcome,
-    ReportThrottle,
     Source,
     Status,
     Unit,
@@ -106,18 +106,46 @@ def unit_for_user(user: User) -> Unit | None:
 def _event(
     incident: Incident, kind: str, now, *, actor=None, unit=None, message="", data=None
 ) -> IncidentEvent:
-    event = IncidentEvent.objects.create(
-        incident=incident,
-        kind=kind,
-        at=now,
-        actor=actor if actor and actor.pk else None,
-        unit=unit,
-        message=message[:500],
-        data=data or {},
+    return _events(
+        incident, [_spec(kind, now, actor=actor, unit=unit, message=message, data=data)]
+    )[0]
+
+
+def _spec(kind: str, now, *, actor=None, unit=None, message="", data=None) -> dict:
+    """One timeline row, before it is written (see `_events`)."""
+    return {
+        "kind": kind,
+        "at": now,
+        "actor": actor if actor is not None and actor.pk else None,
+        "unit": unit,
+        "message": message[:500],
+        "data": data or {},
+    }
+
+
+def _events(incident: Incident, specs: list[dict]) -> list[IncidentEvent]:
+    """Write timeline rows of one incident in one statement; each is pushed after commit by the
+    fan-out, which computes the audience (push.py)."""
+    ids = fastsql.insert_many(
+        IncidentEvent,
+        [
+            {
+                "incident_id": incident.pk,
+                "kind": spec["kind"],
+                "at": spec["at"],
+                "actor_id": spec["actor"].pk if spec["actor"] is not None else None,
+                "unit_id": spec["unit"].pk if spec["unit"] is not None else None,
+                "message": spec["message"],
+                "data": spec["data"],
+            }
+            for spec in specs
+        ],
     )
-    # Pushed after commit by the fan-out, which computes the audience (push.py).
-    outbox.announce(push.SOURCE, event.pk)
-    return event
+    events = []
+    for event_id, spec in zip(ids, specs, strict=True):
+        outbox.announce(push.SOURCE, event_id)
+        events.append(IncidentEvent(pk=event_id, incident=incident, **spec))
+    return events
 
 
 def _schedule_expiry(assignment: Assignment) -> None:
@@ -143,20 +171,9 @@ def add_note(incident: Incident, user: User | None, message: str, *, now=None, d
 
 # --- codes --------------------------------------------------------------------------------------
 
-
-@transaction.atomic
-def next_code(prefix: str, now) -> str:
-    """JQ20261123-000123: per-day sequence in local time, incremented under a row lock.
-
-    Its own short transaction: the day's counter row is the one row every report touches, so
-    its lock must not be held through the dispatch that follows. A report that then fails
-    leaves a gap in the day's numbers, which is harmless.
-    """
-    day = timezone.localtime(now).date()
-    seq, _ = DailySequence.objects.get_or_create(prefix=prefix, day=day)
-    DailySequence.objects.filter(pk=seq.pk).update(last=F("last") + 1)
-    number = DailySequence.objects.values_list("last", flat=True).get(pk=seq.pk)
-    return f"{prefix}{day:%Y%m%d}-{number:06d}"
+# JQ20261123-000123: the day's number without a hot row (pingan/core/sequences.py). Other
+# domains take their codes through this name.
+next_code = sequences.next_code
 
 
 # --- validation helpers -------------------------------------------------------------------------
@@ -200,21 +217,6 @@ def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]
     return checked
 
 
-@transaction.atomic
-def check_anonymous_quota(client_key: str, now) -> None:
-    """At most ANON_REPORTS_PER_HOUR anonymous reports per client per hour."""
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    key = hashlib.sha256(client_key.encode()).hexdigest()[:64]
-    row, _ = ReportThrottle.objects.get_or_create(key=key, hour=hour)
-    updated = ReportThrottle.objects.filter(
-        pk=row.pk, count__lt=settings.ANON_REPORTS_PER_HOUR
-    ).update(count=F("count") + 1)
-    if not updated:
-        raise ServiceError(
-            "rate_limited", "匿名报警过于频繁，请稍后再试；紧急情况请直接拨打 110", status=429
-        )
-
-
 def max_photo_read() -> int:
     """Read one byte past the limit so an oversized upload is recognised, not truncated."""
     return settings.PHOTO_MAX_BYTES + 1
@@ -250,22 +252,37 @@ def add_photos(incident: Incident, user: User, photos: list[PhotoUpload], now=No
 # --- report -------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4)
+def _duplicate_sql(vendor: str) -> str:
+    statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+    return (
+        f"SELECT id, lng, lat FROM {Incident._meta.db_table} WHERE category_id = %s"
+        f" AND status IN ({statuses}) AND duplicate_of_id IS NULL AND reported_at >= %s"
+        " AND lat BETWEEN %s AND %s AND lng BETWEEN %s AND %s ORDER BY reported_at, id"
+    )
+
+
 def find_duplicate(category: Category, lng: float, lat: float, now) -> Incident | None:
+    """An open report of the same category within DUPLICATE_RADIUS_M and the last
+    DUPLICATE_WINDOW_MINUTES, if any (plain SQL: it runs on every report)."""
     radius = settings.DUPLICATE_RADIUS_M
     dlat = radius / 111_320
     dlng = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
     window_start = now - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES)
-    nearby = Incident.objects.filter(
-        category=category,
-        status__in=OPEN_STATUSES,
-        duplicate_of__isnull=True,
-        reported_at__gte=window_start,
-        lat__range=(lat - dlat, lat + dlat),
-        lng__range=(lng - dlng, lng + dlng),
-    ).order_by("reported_at")
-    for other in nearby:
-        if haversine_m(lng, lat, other.lng, other.lat) <= radius:
-            return other
+    rows = fastsql.fetchall(
+        _duplicate_sql(connection.vendor),
+        [
+            category.pk,
+            Incident._meta.get_field("reported_at").get_db_prep_value(window_start, connection),
+            lat - dlat,
+            lat + dlat,
+            lng - dlng,
+            lng + dlng,
+        ],
+    )
+    for other_id, other_lng, other_lat in rows:
+        if haversine_m(lng, lat, other_lng, other_lat) <= radius:
+            return Incident.objects.select_related("category", "grid", "org").get(pk=other_id)
     return None
 
 
@@ -285,6 +302,11 @@ def report(
     reporter_phone: str = "",
     now=None,
 ) -> ReportResult:
+    """A report and its dispatch decision in ONE short transaction of about ten plain
+    statements: the anonymous quota, the day's code, the duplicate check, the incident, the
+    unit search and offer, the timeline. Reference data (categories, grids and their staff, the
+    org tree, the 1-3-5 targets) comes from per-process caches, and nothing is pushed from
+    here: the fan-out hears of the new timeline rows after commit (live/outbox.py)."""
     now = now or clock.now()
     description = (description or "").strip()
     if not description:
@@ -295,27 +317,53 @@ def report(
         raise ServiceError("address_too_long", "地址不能超过 200 字")
     if source not in Source.values:
         raise ServiceError("bad_source", "警情来源无效")
-    category = Category.objects.filter(code=str(category_code), active=True).first()
-    if category is None:
+    category_ref = category_refdata.category(str(category_code))
+    if category_ref is None:
         raise ServiceError("unknown_category", f"警情类别 {category_code} 不存在")
     lng, lat = normalise_location(lng, lat, crs)
     checked_photos = check_photos(list(photos))
     # A 110 transfer with the caller's number is not anonymous even without an account.
     has_account = reporter is not None and reporter.is_authenticated
     is_anonymous = anonymous or (not has_account and not reporter_phone)
-    grid, location = orgs.locate_grid(lng, lat)
+    grid_ref, location = orgs.locate_grid_ref(lng, lat)
+    org_ref = org_refdata.org(grid_ref.org_id) if grid_ref else None
+    category = Category(
+        id=category_ref.id,
+        code=category_ref.code,
+        name=category_ref.name,
+        default_priority=category_ref.default_priority,
+    )
+    grid = org = None
+    if grid_ref is not None:
+        grid = Grid(
+            id=grid_ref.id,
+            code=grid_ref.code,
+            name=grid_ref.name,
+            kind=grid_ref.kind,
+            org_id=grid_ref.org_id,
+            officer_id=grid_ref.officer_id,
+        )
+    if org_ref is not None:
+        org = OrgUnit(
+            id=org_ref.id,
+            code=org_ref.code,
+            name=org_ref.name,
+            kind=org_ref.kind,
+            path=org_ref.path,
+            parent_id=org_ref.parent_id,
+        )
+    targets = org_refdata.targets(org.pk if org else None, grid.kind if grid else None)
 
-    if not has_account:
-        check_anonymous_quota(client_key or "unknown", now)
-    code = next_code("JQ", now)
     with transaction.atomic():
-        org = grid.org if grid else None
-        targets = orgs.targets_for(org, grid.kind if grid else None)
+        if not has_account:
+            throttle.take_anonymous_report(client_key or "unknown", now)
+        code = next_code("JQ", now)
         duplicate_of = find_duplicate(category, lng, lat, now)
-        incident = Incident.objects.create(
+        incident = Incident(
             code=code,
             category=category,
             priority=category.default_priority,
+            status=Status.PENDING,
             source=source,
             description=description,
             address=(address or "").strip(),
@@ -326,7 +374,7 @@ def report(
             org_path=org.path if org else "",
             outside_grids=bool(location and not location.inside),
             distance_to_grid_m=round(location.distance_m, 1) if location else 0,
-            reporter=reporter if reporter and reporter.is_authenticated else None,
+            reporter=reporter if has_account else None,
             anonymous=is_anonymous,
             reporter_phone=reporter_phone,
             duplicate_of=duplicate_of,
@@ -335,22 +383,27 @@ def report(
             target_reinforce_s=targets.reinforce_seconds,
             reported_at=now,
         )
+        incident.pk = fastsql.insert(
+            Incident, **{f.attname: getattr(incident, f.attname) for f in _INCIDENT_FIELDS}
+        )
         _store_photos(incident, checked_photos)
         message = f"{Source(source).label}：{category.name}"
         if location and not location.inside:
             message += (
                 f"（不在任何网格内，就近归入{grid.name}，相距约 {location.distance_m:.0f} 米）"
             )
-        _event(incident, EventKind.REPORTED, now, actor=incident.reporter, message=message)
+        timeline = [_spec(EventKind.REPORTED, now, actor=incident.reporter, message=message)]
         assignment = None
         if duplicate_of is not None:
-            _event(
-                incident,
-                EventKind.LINKED_DUPLICATE,
-                now,
-                message=f"与 {duplicate_of.code} 地点、时间相近，关联为疑似重复，未重复派警",
-                data={"duplicate_of": duplicate_of.code},
+            timeline.append(
+                _spec(
+                    EventKind.LINKED_DUPLICATE,
+                    now,
+                    message=f"与 {duplicate_of.code} 地点、时间相近，关联为疑似重复，未重复派警",
+                    data={"duplicate_of": duplicate_of.code},
+                )
             )
+            _events(incident, timeline)
             _event(
                 duplicate_of,
                 EventKind.DUPLICATE_REPORTED,
@@ -359,8 +412,12 @@ def report(
                 data={"duplicate": incident.code},
             )
         else:
-            assignment = _dispatch(incident, now)
+            # The REPORTED row is written with the dispatch's own, in one statement.
+            assignment = _dispatch(incident, now, timeline=timeline, first=True)
     return ReportResult(incident, assignment)
+
+
+_INCIDENT_FIELDS = [f for f in Incident._meta.concrete_fields if not f.primary_key]
 
 
 # --- dispatch -----------------------------------------------------------------------------------
@@ -370,7 +427,18 @@ def _search_scope(incident: Incident) -> str:
     """Automatic dispatch looks for units within the incident's county."""
     if incident.org_id is None:
         return ""
-    return orgs.county_of(incident.org).path
+    return org_refdata.county_path(incident.org_id) or incident.org_path
+
+
+def _own_unit_users(incident: Incident) -> set[int]:
+    """The grid's officer and auxiliaries, from the reference cache."""
+    grid = org_refdata.grid(incident.grid_id) if incident.grid_id else None
+    if grid is None:
+        return set()
+    users = set(grid.auxiliary_ids)
+    if grid.officer_id:
+        users.add(grid.officer_id)
+    return users
 
 
 def _offer(
@@ -378,27 +446,39 @@ def _offer(
 ) -> Assignment | None:
     """Offer the incident to one unit; None when another transaction took the unit first."""
     timeout = settings.DISPATCH_OFFER_TIMEOUT_SECONDS
-    with transaction.atomic():
-        assignment = Assignment.objects.create(
-            incident=incident,
-            unit=candidate.unit,
-            role=role,
-            offered_at=now,
-            expires_at=now + timedelta(seconds=timeout) if timeout > 0 else None,
-            distance_m=candidate.distance_m,
-            eta_seconds=candidate.eta_seconds,
-            dispatched_by=by,
-            reason=reason[:200],
-        )
-        # The conditional UPDATE is the lock: of two transactions racing for the last free
-        # unit, the second re-checks `current_assignment IS NULL` after the first commits.
-        taken = Unit.objects.filter(
-            pk=candidate.unit.pk, current_assignment__isnull=True, on_duty=True
-        ).update(current_assignment=assignment)
-        if not taken:
-            transaction.set_rollback(True)
-            return None
+    assignment = Assignment(
+        incident=incident,
+        unit=candidate.unit,
+        role=role,
+        status=AssignmentStatus.OFFERED,
+        offered_at=now,
+        expires_at=now + timedelta(seconds=timeout) if timeout > 0 else None,
+        distance_m=candidate.distance_m,
+        eta_seconds=candidate.eta_seconds,
+        dispatched_by=by,
+        reason=reason[:200],
+    )
+    assignment.pk = fastsql.insert(
+        Assignment,
+        **{f.attname: getattr(assignment, f.attname) for f in _ASSIGNMENT_FIELDS},
+    )
+    # The conditional UPDATE is the lock: of two transactions racing for the last free unit,
+    # the second re-checks `current_assignment IS NULL` after the first commits. The loser
+    # takes its offer back with a DELETE, cheaper than a savepoint around every offer.
+    taken = fastsql.execute(_TAKE_UNIT_SQL, [assignment.pk, candidate.unit.pk, True])
+    if not taken:
+        fastsql.execute(_DELETE_ASSIGNMENT_SQL, [assignment.pk])
+        return None
     return assignment
+
+
+_ASSIGNMENT_FIELDS = [f for f in Assignment._meta.concrete_fields if not f.primary_key]
+_TAKE_UNIT_SQL = (
+    f"UPDATE {Unit._meta.db_table} SET current_assignment_id = %s"
+    " WHERE id = %s AND current_assignment_id IS NULL AND on_duty = %s"
+)
+_DELETE_ASSIGNMENT_SQL = f"DELETE FROM {Assignment._meta.db_table} WHERE id = %s"
+_SET_STATUS_SQL = f"UPDATE {Incident._meta.db_table} SET status = %s WHERE id = %s"
 
 
 def _offered_unit_ids(incident: Incident) -> set[int]:
@@ -414,9 +494,14 @@ def _free_candidates(incident: Incident, now, exclude: set[int]):
     """Candidates in preference order; units found taken when offered are skipped and the
     search runs again (up to CANDIDATE_PASSES) so a farther free unit is still found."""
     taken: set[int] = set()
+    scope, own = _search_scope(incident), _own_unit_users(incident)
     for _ in range(CANDIDATE_PASSES):
         found = dispatch.candidates(
-            incident, now=now, exclude_unit_ids=exclude | taken, scope_path=_search_scope(incident)
+            incident,
+            now=now,
+            exclude_unit_ids=exclude | taken,
+            scope_path=scope,
+            own_user_ids=own,
         )
         if not found:
             return
@@ -426,40 +511,55 @@ def _free_candidates(incident: Incident, now, exclude: set[int]):
 
 
 def _dispatch(
-    incident: Incident, now, *, role=AssignmentRole.PRIMARY, by=None, retry=False
+    incident: Incident,
+    now,
+    *,
+    role=AssignmentRole.PRIMARY,
+    by=None,
+    retry=False,
+    timeline: list[dict] | None = None,
+    first=False,
 ) -> Assignment | None:
     """Offer the incident to the best free unit that has not had it yet.
 
     A retry (the sweep, for an incident still waiting) may go back to units that let an
     earlier offer expire, better than nobody, and records nothing when there is still no one.
+    `timeline`: rows the caller has not written yet, written together with this step's
+    (`first`: a new incident, which no unit has been offered yet).
     """
-    exclude = set() if retry else _offered_unit_ids(incident)
+    timeline = list(timeline or [])
+    exclude = set() if retry or first else _offered_unit_ids(incident)
+    chosen = None
     for candidate in _free_candidates(incident, now, exclude):
         assignment = _offer(incident, candidate, now, role=role, by=by)
         if assignment is None:
             continue
         if role == AssignmentRole.PRIMARY and incident.status == Status.PENDING:
-            Incident.objects.filter(pk=incident.pk).update(status=Status.DISPATCHED)
+            fastsql.execute(_SET_STATUS_SQL, [Status.DISPATCHED, incident.pk])
             incident.status = Status.DISPATCHED
         why = "重新派警" if retry else "本网格警力" if candidate.own_grid else "就近警力"
-        _event(
-            incident,
-            EventKind.OFFERED,
-            now,
-            actor=by,
-            unit=candidate.unit,
-            message=f"派{AssignmentRole(role).label}：{candidate.unit.name}（{why}，"
-            f"约 {candidate.distance_m / 1000:.1f} 公里，预计 {candidate.eta_seconds} 秒）",
-            data={"assignment": assignment.pk, "role": role},
+        timeline.append(
+            _spec(
+                EventKind.OFFERED,
+                now,
+                actor=by,
+                unit=candidate.unit,
+                message=f"派{AssignmentRole(role).label}：{candidate.unit.name}（{why}，"
+                f"约 {candidate.distance_m / 1000:.1f} 公里，预计 {candidate.eta_seconds} 秒）",
+                data={"assignment": assignment.pk, "role": role},
+            )
         )
         _schedule_expiry(assignment)
-        return assignment
-    if not retry:
+        chosen = assignment
+        break
+    if chosen is None and not retry:
         waiting = (
             "暂无可派警力，等待空闲警力" if role == AssignmentRole.PRIMARY else ("暂无可派增援警力")
         )
-        _event(incident, EventKind.NO_UNIT, now, message=waiting, data={"role": role})
-    return None
+        timeline.append(_spec(EventKind.NO_UNIT, now, message=waiting, data={"role": role}))
+    if timeline:
+        _events(incident, timeline)
+    return chosen
 
 
 def _free_unit(assignment: Assignment) -> None:

@@ -5,14 +5,16 @@ import secrets
 from dataclasses import dataclass
 
 import shapely
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import F
 
 from pingan.accounts.models import Role, User
 from pingan.geo.geojson import GridFeature, features_to_feature_collection, parse_grid_features
 from pingan.geo.index import CachedGridIndex, GridIndex, Location
 
-from .models import ALLOWED_PARENTS, Grid, GridKind, GridVersion, OrgKind, OrgUnit, SlaPolicy
+from . import refdata
+from .models import ALLOWED_PARENTS, Grid, GridVersion, OrgKind, OrgUnit
+from .refdata import Targets
 
 
 class OrgError(ValueError):
@@ -72,9 +74,27 @@ def visible_orgs(user: User):
 
 
 def county_of(org: OrgUnit) -> OrgUnit:
-    ids = org.ancestor_ids()
-    county = OrgUnit.objects.filter(pk__in=ids, kind=OrgKind.COUNTY_BUREAU).first()
-    return county or org
+    # The org tree is cached per process (orgs/refdata.py): no query when warm.
+    county_id = refdata.county_id_for_path(org.path)
+    if county_id is None or county_id == org.pk:
+        return org
+    county = refdata.org(county_id)
+    if county is None:  # deleted meanwhile: as the query would, answer the unit itself
+        return org
+    values = {
+        "id": county.id,
+        "code": county.code,
+        "name": county.name,
+        "kind": county.kind,
+        "parent_id": county.parent_id,
+        "path": county.path,
+        "division_code": county.division_code,
+    }
+    fields = OrgUnit._meta.concrete_fields
+    # A fresh instance per call, as a query would give: the cached data stays immutable.
+    return OrgUnit.from_db(
+        DEFAULT_DB_ALIAS, [f.attname for f in fields], [values[f.attname] for f in fields]
+    )
 
 
 # --- grids --------------------------------------------------------------------------------------
@@ -118,6 +138,20 @@ def locate_grid(lng: float, lat: float) -> tuple[Grid | None, Location | None]:
         if location is None:
             return None, None
         grid = Grid.objects.select_related("org").filter(pk=location.grid_id).first()
+        if grid is not None:
+            return grid, location
+    return None, None
+
+
+def locate_grid_ref(lng: float, lat: float) -> tuple[refdata.GridRef | None, Location | None]:
+    """Point → the grid's cached row (metadata and staff, no query when warm): the report
+    path's `locate_grid`. A grid the index names but the cache does not know (deleted since
+    this process built its index) makes the index rebuild, as in `locate_grid`."""
+    for attempt in range(2):
+        location = (grid_index.refresh() if attempt else grid_index.get()).locate(lng, lat)
+        if location is None:
+            return None, None
+        grid = refdata.grid(location.grid_id)
         if grid is not None:
             return grid, location
     return None, None
@@ -252,39 +286,16 @@ def assign_grid_staff(
 
 # --- 1-3-5 targets ------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Targets:
-    accept_seconds: int = 60
-    arrive_seconds: int = 180
-    reinforce_seconds: int = 300
+# `Targets` lives in orgs/refdata.py (imported above) and is re-exported here for callers.
 
 
 def targets_for(org: OrgUnit | None, grid_kind: str | None = None) -> Targets:
-    """The nearest SLA policy up the tree; rural grids use the rural overrides when set."""
+    """The nearest SLA policy up the tree; rural grids use the rural overrides when set.
+
+    Policies are cached per process (orgs/refdata.py): no query when warm."""
     if org is None:
         return Targets()
-    ids = org.ancestor_ids()
-    policies = {p.org_id: p for p in SlaPolicy.objects.filter(org_id__in=ids)}
-    for org_id in reversed(ids):
-        policy = policies.get(org_id)
-        if policy is None:
-            continue
-        rural = grid_kind in {GridKind.RURAL_VILLAGE, GridKind.SCENIC_AREA}
-        return Targets(
-            accept_seconds=policy.accept_seconds,
-            arrive_seconds=(
-                policy.rural_arrive_seconds
-                if rural and policy.rural_arrive_seconds
-                else policy.arrive_seconds
-            ),
-            reinforce_seconds=(
-                policy.rural_reinforce_seconds
-                if rural and policy.rural_reinforce_seconds
-                else policy.reinforce_seconds
-            ),
-        )
-    return Targets()
+    return refdata.targets_for_chain(org.ancestor_ids(), grid_kind)
 
 
 _outline_cache: dict = {}

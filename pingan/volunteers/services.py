@@ -20,7 +20,7 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from pingan.accounts.models import Role, User
-from pingan.core import clock
+from pingan.core import clock, refcache
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.geo.distance import haversine_m
 from pingan.incidents.services import PhotoUpload, check_photos, next_code
@@ -146,6 +146,7 @@ def _become_volunteer(user: User) -> None:
     """An active team member is a volunteer (义警); a citizen's role changes once."""
     if user.role == Role.CITIZEN and not user.is_superuser:
         User.objects.filter(pk=user.pk, role=Role.CITIZEN).update(role=Role.VOLUNTEER)
+        refcache.bump("accounts")  # update() sends no signal: drop cached bearer-token users
         user.role = Role.VOLUNTEER
 
 

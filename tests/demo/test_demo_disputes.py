@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from pingan.accounts.models import User
@@ -37,6 +37,7 @@ from pingan.disputes.stats import rebuild_stats
 from pingan.incidents.models import IncidentEvent
 from pingan.notify.models import MessageStatus, OutboundMessage
 from pingan.orgs.models import OrgKind
+from tests.live.layer import pending_callbacks
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +61,6 @@ def _fingerprint() -> dict:
     return {"disputes": disputes, "events": events}
 
 
-def _pending_callbacks() -> list[str]:
-    return [f"{func.__module__}.{func.__qualname__}" for _, func, _ in connection.run_on_commit]
-
-
 @pytest.fixture(scope="module")
 def county(django_db_setup, django_db_blocker):
     """The county generated twice from the same seed and clock: the first run is fingerprinted
@@ -76,7 +73,7 @@ def county(django_db_setup, django_db_blocker):
             transaction.set_rollback(True)
         with transaction.atomic():
             generate_demo_county(seed=SEED, years=1, now=NOW, history_per_day=DENSITY)
-            yield {"first": first, "second": _fingerprint(), "callbacks": _pending_callbacks()}
+            yield {"first": first, "second": _fingerprint(), "callbacks": pending_callbacks()}
             transaction.set_rollback(True)
 
 
@@ -257,7 +254,11 @@ class TestDemoDisputes:
         assert all(m.created_at == m.sent_at <= NOW for m in messages)
         # Nothing from the simulated past is pushed or delivered after commit.
         pending = county["callbacks"]
-        assert not [c for c in pending if c.startswith(("pingan.disputes", "pingan.notify"))]
+        assert not [
+            c
+            for c in pending
+            if c.startswith(("pingan.disputes", "pingan.notify", "push:disputes"))
+        ]
 
     def test_same_seed_and_clock_same_disputes(self, county):
         assert county["first"] == county["second"]

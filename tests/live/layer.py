@@ -33,3 +33,20 @@ async def drain(layer, channel, timeout=0.05) -> list[dict]:
 
 def received(layer, channel, timeout=0.05) -> list[dict]:
     return async_to_sync(drain)(layer, channel, timeout)
+
+
+def pending_callbacks() -> list[str]:
+    """What the open transaction will do after commit, by name; a live-push announcement reads
+    `push:<source>` for each source it carries rows of (e.g. `push:disputes`)."""
+    from django.db import connection
+
+    from pingan.live import outbox
+
+    names = []
+    for _, func, _ in connection.run_on_commit:
+        if isinstance(func, outbox._Batch):
+            names += [f"push:{source}" for source, ids in func.ids.items() if ids]
+        else:
+            qualname = getattr(func, "__qualname__", type(func).__qualname__)
+            names.append(f"{func.__module__}.{qualname}")
+    return names

@@ -74,6 +74,9 @@ class Model:
         item.refresh_from_db()
         user = self.user(who)
         price = item.points_price * quantity
+        for order in self.orders:
+            # Cancels, verifications and the expiry sweep changed them in the database.
+            order.refresh_from_db()
         live = sum(
             o.quantity
             for o in self.orders

@@ -1,0 +1,1 @@
+"""SQLite with one writer at a time, queued on an OS lock (see base.py)."""
