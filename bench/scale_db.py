@@ -16,6 +16,9 @@ What it creates (in an empty database; migrations are applied first):
   its own user, on duty, positioned at a random point inside a random grid of its office,
   ``position_at`` = now;
 * ``--citizens`` citizen accounts (``citizen0001``…) whose password is ``CITIZEN_PASSWORD``;
+* one commander, ``COMMANDER_USERNAME`` (same password), at the city bureau: a staff user whose
+  scope is the whole province, the board the benchmarks watch for live pushes
+  (``--commander-only`` adds it to a database loaded before it existed);
 * an SLA policy (1-3-5, rural 1-10-15 minutes) on the city bureau.
 
 Everything is bulk-created; one password hash is computed and shared by all accounts.
@@ -38,6 +41,7 @@ os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-us
 
 CITIZEN_PASSWORD = "bench-Citizen-2468"  # noqa: S105 - benchmark accounts only
 CITIZEN_PREFIX = "citizen"
+COMMANDER_USERNAME = "commander"  # city bureau commander: hears every incident's pushes
 COUNTY_COLS, COUNTY_ROWS = 10, 5  # 50 county bureaus
 STATION_COLS, STATION_ROWS = 3, 4  # 12 stations per county
 OFFICER_SHARE = (0, 2)  # unit rank r in an office is an officer when r % 5 is one of these
@@ -94,6 +98,7 @@ def load(*, grids: int, units: int, citizens: int = 200, seed: int = 1) -> dict:
 
     from bench.scale_grids import BBOX, generate_grids
     from pingan.accounts.models import Role, User
+    from pingan.core.refcache import bump
     from pingan.incidents.models import Unit, UnitKind
     from pingan.orgs.models import Grid, GridVersion, OrgKind, OrgUnit, SlaPolicy
     from pingan.orgs.services import _geometry_fields
@@ -219,6 +224,15 @@ def load(*, grids: int, units: int, citizens: int = 200, seed: int = 1) -> dict:
             ],
             batch_size=2000,
         )
+        # Last, so the ids of the accounts above do not depend on it.
+        User.objects.create(
+            username=COMMANDER_USERNAME,
+            password=password,
+            role=Role.COMMANDER,
+            display_name="全市指挥员",
+            org_id=city.pk,
+            date_joined=now,
+        )
     officers_of = [[] for _ in range(n_offices)]
     auxiliaries_of = [[] for _ in range(n_offices)]
     for i, user in enumerate(staff):
@@ -262,6 +276,7 @@ def load(*, grids: int, units: int, citizens: int = 200, seed: int = 1) -> dict:
         if not GridVersion.objects.filter(pk=1).exists():
             GridVersion.objects.create(pk=1, version=0)
         GridVersion.objects.filter(pk=1).update(version=F("version") + 1)
+        bump("orgs", "grids")  # bulk writes send no signals: drop servers' reference caches
 
     with stage("units", timings), transaction.atomic():
         unit_rows = []
@@ -299,17 +314,47 @@ def load(*, grids: int, units: int, citizens: int = 200, seed: int = 1) -> dict:
     return timings
 
 
+def ensure_commander() -> bool:
+    """Add the city bureau's commander to a loaded database; False when already there."""
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from pingan.accounts.models import Role, User
+    from pingan.orgs.models import OrgKind, OrgUnit
+
+    if User.objects.filter(username=COMMANDER_USERNAME).exists():
+        return False
+    city = OrgUnit.objects.get(kind=OrgKind.CITY_BUREAU, parent=None)
+    User.objects.create(
+        username=COMMANDER_USERNAME,
+        password=make_password(CITIZEN_PASSWORD),
+        role=Role.COMMANDER,
+        display_name="全市指挥员",
+        org_id=city.pk,
+        date_joined=timezone.now(),
+    )
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grids", type=int, default=50_000)
     parser.add_argument("--units", type=int, default=20_000)
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--commander-only",
+        action="store_true",
+        help="only add the commander to an already loaded database (when missing)",
+    )
     args = parser.parse_args(argv)
 
     import django
 
     django.setup()
+    if args.commander_only:
+        print("commander:", "created" if ensure_commander() else "already there")
+        return 0
     from django.conf import settings
     from django.core.management import call_command
 

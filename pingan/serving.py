@@ -84,6 +84,7 @@ class Server:
         self.http = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", *argv],
             env=http_environment(self.socket_port),
+            preexec_fn=_die_with_parent,
         )
         # If the HTTP workers die, the server as a whole is down: stop the socket server too.
         threading.Thread(target=self._watch_http, name="http-watch", daemon=True).start()
@@ -114,4 +115,19 @@ class Server:
             lifespan="on",
             log_level="warning",
             proxy_headers=True,
+            # Open sockets (every page keeps one) must not hold a restart for ever.
+            timeout_graceful_shutdown=5,
         )
+
+
+def _die_with_parent() -> None:
+    """In the HTTP workers' master, before exec: if `pingan serve` is killed outright (no chance
+    to stop its children), the kernel sends SIGTERM to the master too (Linux; elsewhere the
+    parent's own shutdown is the only stop)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass

@@ -180,3 +180,20 @@ def api_client(user=None) -> Client:
 @pytest.fixture
 def api():
     return api_client
+
+
+@pytest.fixture
+def warm_caches(settings):
+    """Per-process caches as a running server has them: the reference data and the grid index
+    are checked against their version counters at most once a second there; here not at all
+    after the first use, so a query count does not depend on where the second boundary falls."""
+    from pingan.orgs import services as orgs_services
+
+    settings.REFCACHE_CHECK_SECONDS = 3600
+    index = orgs_services.grid_index
+    interval = index._check_interval_s
+    index._check_interval_s = 3600
+    index.invalidate()
+    yield
+    index._check_interval_s = interval
+    index.invalidate()

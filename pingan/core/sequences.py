@@ -106,6 +106,28 @@ def _next_from_sequence(prefix: str, day: date) -> int:
         return cursor.fetchone()[0]
 
 
+def last_number(prefix: str, day: date) -> int:
+    """The highest number handed out for `prefix` on `day` so far (0 when none): the day's row,
+    or its sequence while it has one (PostgreSQL, recent days)."""
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {qn('last')} FROM {TABLE} WHERE prefix = %s AND day = %s",
+            [prefix, connection.ops.adapt_datefield_value(day)],
+        )
+        row = cursor.fetchone()
+        last = row[0] if row else 0
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [sequence_name(prefix, day)])
+            if cursor.fetchone()[0]:
+                cursor.execute(
+                    f"SELECT last_value, is_called FROM {qn(sequence_name(prefix, day))}"
+                )
+                value, called = cursor.fetchone()
+                last = max(last, value if called else value - 1)
+    return last
+
+
 def ensure_sequence(prefix: str, day: date) -> None:
     """Create the day's sequence if missing (PostgreSQL; no-op elsewhere). The daily sweep may
     call it for tomorrow so the first report after midnight does not create it.

@@ -587,9 +587,12 @@ def _active_assignment_for(incident: Incident, user: User) -> Assignment:
 
 
 def _lock_visible(code: str, user: User) -> Incident:
-    """Lock an incident the user may see; NotFound alike for missing and out of scope."""
-    get_incident_for(user, code)
-    return _lock_incident(code)
+    """Lock an incident the user may see; NotFound alike for missing and out of scope. One
+    statement: the scope filter and the row lock together."""
+    incident = incidents_for(user).select_for_update(of=("self",)).filter(code=code).first()
+    if incident is None:
+        raise NotFound("未找到该警情，或您无权查看")
+    return incident
 
 
 def _lock_incident(incident_or_code) -> Incident:

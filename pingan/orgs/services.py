@@ -43,10 +43,11 @@ def create_org(
 
 
 def station_of(org: OrgUnit) -> OrgUnit:
-    """The police station an office belongs to (or the unit itself above station level)."""
+    """The police station an office belongs to (or the unit itself above station level).
+    The parent comes from the cached org tree: every scoped request asks this."""
     if org.kind in {OrgKind.POLICE_OFFICE, OrgKind.JOINT_STATION} and org.parent_id:
-        parent = org.parent
-        if parent.kind == OrgKind.STATION:
+        parent = _cached_org(org.parent_id)
+        if parent is not None and parent.kind == OrgKind.STATION:
             return parent
     return org
 
@@ -78,20 +79,27 @@ def county_of(org: OrgUnit) -> OrgUnit:
     county_id = refdata.county_id_for_path(org.path)
     if county_id is None or county_id == org.pk:
         return org
-    county = refdata.org(county_id)
-    if county is None:  # deleted meanwhile: as the query would, answer the unit itself
-        return org
+    county = _cached_org(county_id)
+    # Deleted meanwhile: as the query would, answer the unit itself.
+    return county if county is not None else org
+
+
+def _cached_org(org_id: int) -> OrgUnit | None:
+    """An OrgUnit built from the cached org tree (orgs/refdata.py): no query when warm. A
+    fresh instance per call, as a query would give: the cached data stays immutable."""
+    ref = refdata.org(org_id)
+    if ref is None:
+        return None
     values = {
-        "id": county.id,
-        "code": county.code,
-        "name": county.name,
-        "kind": county.kind,
-        "parent_id": county.parent_id,
-        "path": county.path,
-        "division_code": county.division_code,
+        "id": ref.id,
+        "code": ref.code,
+        "name": ref.name,
+        "kind": ref.kind,
+        "parent_id": ref.parent_id,
+        "path": ref.path,
+        "division_code": ref.division_code,
     }
     fields = OrgUnit._meta.concrete_fields
-    # A fresh instance per call, as a query would give: the cached data stays immutable.
     return OrgUnit.from_db(
         DEFAULT_DB_ALIAS, [f.attname for f in fields], [values[f.attname] for f in fields]
     )
