@@ -80,6 +80,16 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The API's requests (pingan/wsgi.py) go through only what they use: security headers, the
+# session and the user (pages' own API calls authenticate with the session; ninja checks their
+# CSRF token itself). Locale, messages, CSRF cookies, frame options and static files are the
+# pages' business, and cost every report ~0.2 ms.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "pingan.core.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
 ROOT_URLCONF = "pingan.urls"
 ASGI_APPLICATION = "pingan.asgi.application"
 WSGI_APPLICATION = "pingan.wsgi.application"
@@ -173,9 +183,10 @@ if REDIS_URL:
 LIVE_FANOUT = env_str("LIVE_FANOUT", "wake")
 LIVE_WAKE_SOCKET = Path(env_str("LIVE_WAKE_SOCKET", str(DATA_DIR / "live-wake.sock")))
 # How often the fan-out reads the timelines for rows nobody announced, and how long it gathers
-# announcements into one batch.
+# announcements into one batch: its queries cost the same for one report or fifty, so under a
+# rush a longer window is cheaper per report (0.1 s is far inside the board's 1 s target).
 LIVE_SCAN_SECONDS = float(env_str("LIVE_SCAN_SECONDS", "0.5"))
-LIVE_BATCH_SECONDS = float(env_str("LIVE_BATCH_SECONDS", "0.02"))
+LIVE_BATCH_SECONDS = float(env_str("LIVE_BATCH_SECONDS", "0.1"))
 # Whether this process runs the fan-out when it serves sockets (one per deployment).
 LIVE_RUN_FANOUT = env_bool("LIVE_RUN_FANOUT", True)
 # Pages open their socket on this port of the host they came from (the embedded server's socket

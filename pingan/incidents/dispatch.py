@@ -29,6 +29,27 @@ class Candidate:
     own_grid: bool
 
 
+class _RankedCandidates(list):
+    """Candidates built on demand: a box can hold hundreds of free units, and the first one
+    offered is nearly always taken, so only the ones reached become model instances."""
+
+    def __init__(self, ranked):
+        super().__init__(ranked)
+
+    def __getitem__(self, index):
+        item = super().__getitem__(index)
+        return _candidate(item) if not isinstance(index, slice) else [_candidate(i) for i in item]
+
+    def __iter__(self):
+        for item in super().__iter__():
+            yield _candidate(item)
+
+
+def _candidate(item) -> Candidate:
+    _, row, distance, eta, own = item
+    return Candidate(Unit(**dict(zip(UNIT_FIELDS, row, strict=True))), distance, eta, own)
+
+
 def eta_seconds(distance_m: float) -> int:
     speed_ms = settings.UNIT_SPEED_KMH * 1000 / 3600
     return int(math.ceil(distance_m * ROAD_FACTOR / speed_ms))
@@ -122,7 +143,4 @@ def candidates(
         key = (not own, row[2] != "officer" if own else False, eta, row[0])
         ranked.append((key, row, distance, eta, own))
     ranked.sort(key=lambda item: item[0])
-    return [
-        Candidate(Unit(**dict(zip(UNIT_FIELDS, row, strict=True))), distance, eta, own)
-        for _, row, distance, eta, own in ranked
-    ]
+    return _RankedCandidates(ranked)

@@ -72,11 +72,13 @@ class Outcome(models.TextChoices):
 
 class Incident(models.Model):
     code = models.CharField("警情编号", max_length=20, unique=True)
-    category = models.ForeignKey(Category, verbose_name="类别", on_delete=models.PROTECT)
-    priority = models.PositiveSmallIntegerField("等级", choices=Priority.choices)
-    status = models.CharField(
-        "状态", max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    # No single-column indexes on category, status and org_path: the composite indexes below
+    # start with them and serve the same lookups; every index is paid on every report's INSERT.
+    category = models.ForeignKey(
+        Category, verbose_name="类别", on_delete=models.PROTECT, db_index=False
     )
+    priority = models.PositiveSmallIntegerField("等级", choices=Priority.choices)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.PENDING)
     source = models.CharField("来源", max_length=16, choices=Source.choices)
     description = models.TextField("描述", max_length=2000)
     address = models.CharField("地址", max_length=200, blank=True)
@@ -99,7 +101,7 @@ class Incident(models.Model):
         on_delete=models.PROTECT,
         related_name="incidents",
     )
-    org_path = models.CharField(max_length=255, db_index=True, blank=True)
+    org_path = models.CharField(max_length=255, blank=True)
     outside_grids = models.BooleanField("不在任何网格内", default=False)
     distance_to_grid_m = models.FloatField(default=0)
     reporter = models.ForeignKey(
@@ -150,6 +152,8 @@ class Incident(models.Model):
             models.Index(fields=["org_path", "reported_at"]),
             models.Index(fields=["category", "reported_at"]),
             models.Index(fields=["status", "reported_at"]),
+            # The duplicate check on every report: same category, a 200 m latitude band.
+            models.Index(fields=["category", "lat"], name="incident_category_lat"),
         ]
         constraints = [
             models.CheckConstraint(

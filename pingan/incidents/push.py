@@ -15,28 +15,29 @@ from pingan.live import registry
 from pingan.live.groups import ALL_GROUP, org_group, user_group
 from pingan.orgs.services import scope_org
 
-from .models import Assignment, IncidentEvent
+from .models import Assignment, EventKind, Incident, IncidentEvent
 from .snapshot import incident_snapshot, iso
 
 SOURCE = "incidents"
-EVENT_RELATIONS = (
-    "incident",
-    "incident__category",
-    "incident__grid",
-    "incident__org",
-    "incident__duplicate_of",
-)
+INCIDENT_RELATIONS = ("category", "grid", "org", "duplicate_of")
+EVENT_RELATIONS = ("incident", *(f"incident__{name}" for name in INCIDENT_RELATIONS))
 
 
 def event_message(event: IncidentEvent, assignments=None) -> dict:
+    snapshot = incident_snapshot(event.incident, assignments)
+    return _message(event.pk, event.kind, event.message, event.at, snapshot)
+
+
+def _message(event_id, kind, message, at, snapshot) -> dict:
+    """The one shape of a pushed timeline row (live and on catch-up)."""
     return {
         "type": "push.event",
-        "id": event.pk,
-        "kind": event.kind,
-        "kind_label": event.get_kind_display(),
-        "message": event.message,
-        "at": iso(event.at),
-        "incident": incident_snapshot(event.incident, assignments),
+        "id": event_id,
+        "kind": kind,
+        "kind_label": EventKind(kind).label,
+        "message": message,
+        "at": iso(at),
+        "incident": snapshot,
     }
 
 
@@ -67,14 +68,21 @@ def _scope_roots(user_ids) -> dict[int, int | None]:
 
 
 def deliveries(event_ids: list[int]) -> list[registry.Delivery]:
+    """The deliveries of a batch of timeline rows: a fixed handful of queries whatever the
+    batch's size, one snapshot per incident however many of its rows the batch holds."""
     events = list(
         IncidentEvent.objects.filter(pk__in=event_ids)
-        .select_related(*EVENT_RELATIONS)
         .order_by("pk")
+        .values_list("pk", "incident_id", "kind", "message", "at")
     )
     if not events:
         return []
-    incidents = {e.incident_id: e.incident for e in events}
+    incidents = {
+        i.pk: i
+        for i in Incident.objects.filter(pk__in={e[1] for e in events}).select_related(
+            *INCIDENT_RELATIONS
+        )
+    }
     assignments = defaultdict(list)
     for assignment in (
         Assignment.objects.filter(incident_id__in=incidents)
@@ -86,8 +94,9 @@ def deliveries(event_ids: list[int]) -> list[registry.Delivery]:
     candidates = set().union(*people.values()) if people else set()
     candidates.update(i.reporter_id for i in incidents.values() if i.reporter_id)
     roots = _scope_roots(candidates)
-    audience = {}
+    audience, snapshots = {}, {}
     for incident_id, incident in incidents.items():
+        snapshots[incident_id] = incident_snapshot(incident, assignments.get(incident_id, []))
         ancestors = set(incident.org.ancestor_ids()) if incident.org_id else set()
         listeners = set(people.get(incident_id, ()))
         if incident.reporter_id:
@@ -102,9 +111,10 @@ def deliveries(event_ids: list[int]) -> list[registry.Delivery]:
         audience[incident_id] = tuple(targets)
     return [
         registry.Delivery(
-            audience[e.incident_id], event_message(e, assignments.get(e.incident_id, []))
+            audience[incident_id], _message(pk, kind, message, at, snapshots[incident_id])
         )
-        for e in events
+        for pk, incident_id, kind, message, at in events
+        if incident_id in incidents
     ]
 
 

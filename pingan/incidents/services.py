@@ -106,9 +106,9 @@ def unit_for_user(user: User) -> Unit | None:
 def _event(
     incident: Incident, kind: str, now, *, actor=None, unit=None, message="", data=None
 ) -> IncidentEvent:
-    return _events(
-        incident, [_spec(kind, now, actor=actor, unit=unit, message=message, data=data)]
-    )[0]
+    spec = _spec(kind, now, actor=actor, unit=unit, message=message, data=data)
+    [event_id] = _events(incident, [spec])
+    return IncidentEvent(pk=event_id, incident=incident, **spec)
 
 
 def _spec(kind: str, now, *, actor=None, unit=None, message="", data=None) -> dict:
@@ -123,9 +123,9 @@ def _spec(kind: str, now, *, actor=None, unit=None, message="", data=None) -> di
     }
 
 
-def _events(incident: Incident, specs: list[dict]) -> list[IncidentEvent]:
-    """Write timeline rows of one incident in one statement; each is pushed after commit by the
-    fan-out, which computes the audience (push.py)."""
+def _events(incident: Incident, specs: list[dict]) -> list[int]:
+    """Write timeline rows of one incident in one statement (their ids back); each is pushed
+    after commit by the fan-out, which computes the audience (push.py)."""
     ids = fastsql.insert_many(
         IncidentEvent,
         [
@@ -141,11 +141,9 @@ def _events(incident: Incident, specs: list[dict]) -> list[IncidentEvent]:
             for spec in specs
         ],
     )
-    events = []
-    for event_id, spec in zip(ids, specs, strict=True):
+    for event_id in ids:
         outbox.announce(push.SOURCE, event_id)
-        events.append(IncidentEvent(pk=event_id, incident=incident, **spec))
-    return events
+    return ids
 
 
 def _schedule_expiry(assignment: Assignment) -> None:
@@ -258,7 +256,10 @@ def _duplicate_sql(vendor: str) -> str:
     return (
         f"SELECT id, lng, lat FROM {Incident._meta.db_table} WHERE category_id = %s"
         f" AND status IN ({statuses}) AND duplicate_of_id IS NULL AND reported_at >= %s"
-        " AND lat BETWEEN %s AND %s AND lng BETWEEN %s AND %s ORDER BY reported_at, id"
+        # No ORDER BY: sorting by time would steer the planner to the (category, reported_at)
+        # index and a scan of every report of the category in the window; the rows in a
+        # 200 m band are few, and are ordered here.
+        " AND lat BETWEEN %s AND %s AND lng BETWEEN %s AND %s"
     )
 
 
@@ -280,7 +281,7 @@ def find_duplicate(category: Category, lng: float, lat: float, now) -> Incident 
             lng + dlng,
         ],
     )
-    for other_id, other_lng, other_lat in rows:
+    for other_id, other_lng, other_lat in sorted(rows):  # ids grow with time
         if haversine_m(lng, lat, other_lng, other_lat) <= radius:
             return Incident.objects.select_related("category", "grid", "org").get(pk=other_id)
     return None

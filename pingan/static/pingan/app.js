@@ -15,6 +15,9 @@
   var last = Number(document.body.dataset.liveSince || 0);
   // Dispute events have their own sequence (and their own, narrower audience).
   var lastDispute = Number(document.body.dataset.disputeSince || 0);
+  // The page was drawn after these ids were committed: a push of one of them arriving now
+  // (pushes travel after commit, the page may have loaded first) is already on the page.
+  var drawnUpTo = last, drawnDisputesUpTo = lastDispute;
   var backoff = 500;
   var statusEl = document.getElementById("live-status");
 
@@ -25,7 +28,7 @@
   }
 
   function deliver(msg) {
-    if (seen.has(msg.id)) return;
+    if (msg.id <= drawnUpTo || seen.has(msg.id)) return;
     seen.add(msg.id);
     if (seen.size > 5000) seen = new Set(Array.from(seen).slice(-2500));
     if (msg.id > last) last = msg.id;
@@ -35,7 +38,7 @@
   }
 
   function deliverDispute(msg) {
-    if (seenDisputes.has(msg.id)) return;
+    if (msg.id <= drawnDisputesUpTo || seenDisputes.has(msg.id)) return;
     seenDisputes.add(msg.id);
     if (seenDisputes.size > 5000) seenDisputes = new Set(Array.from(seenDisputes).slice(-2500));
     if (msg.id > lastDispute) lastDispute = msg.id;
