@@ -155,11 +155,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis: channels, cache, tasks ------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Messages a socket may have queued before the layer drops more for it (channels' default, 100,
+# is two seconds of a county board's pushes in a rush of reports).
+LIVE_CHANNEL_CAPACITY = env_int("LIVE_CHANNEL_CAPACITY", 2000)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": LIVE_CHANNEL_CAPACITY},
         }
     }
     CACHES = {
@@ -168,7 +171,12 @@ if REDIS_URL:
     RQ_QUEUES = {"default": {"URL": REDIS_URL}}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": LIVE_CHANNEL_CAPACITY},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 if env_bool("PINGAN_TASKS_IMMEDIATE", False):

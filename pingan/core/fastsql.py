@@ -12,7 +12,7 @@ use (signals, `save()` overrides, validation: the services validate before they 
 from functools import cache
 
 from django.db import connection
-from django.db.models import NOT_PROVIDED, Model
+from django.db.models import Model
 
 
 @cache
@@ -35,10 +35,9 @@ def _params(fields, values: dict) -> list:
             from django.utils import timezone
 
             value = timezone.now()
-        elif field.default is not NOT_PROVIDED or field.null:
-            value = field.get_default()
         else:
-            raise TypeError(f"{field.model.__name__}.{name} has no value and no default")
+            # As Model.__init__ does: the field's default ("" for text, None for the rest).
+            value = field.get_default()
         params.append(field.get_db_prep_save(value, connection))
     return params
 

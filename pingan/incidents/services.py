@@ -355,35 +355,40 @@ def report(
         )
     targets = org_refdata.targets(org.pk if org else None, grid.kind if grid else None)
 
+    # The reads come first, outside the transaction: on SQLite its write lock (and on
+    # PostgreSQL its row locks) are then held only for the writes. A unit found free here and
+    # taken meanwhile is skipped by the offer's conditional update; two identical reports in the
+    # same instant may both be dispatched (the commander can merge them).
+    duplicate_of = find_duplicate(category, lng, lat, now)
+    incident = Incident(
+        code="",  # numbered inside the transaction
+        category=category,
+        priority=category.default_priority,
+        status=Status.PENDING,
+        source=source,
+        description=description,
+        address=(address or "").strip(),
+        lng=lng,
+        lat=lat,
+        grid=grid,
+        org=org,
+        org_path=org.path if org else "",
+        outside_grids=bool(location and not location.inside),
+        distance_to_grid_m=round(location.distance_m, 1) if location else 0,
+        reporter=reporter if has_account else None,
+        anonymous=is_anonymous,
+        reporter_phone=reporter_phone,
+        duplicate_of=duplicate_of,
+        target_accept_s=targets.accept_seconds,
+        target_arrive_s=targets.arrive_seconds,
+        target_reinforce_s=targets.reinforce_seconds,
+        reported_at=now,
+    )
+    found = None if duplicate_of is not None else _search(incident, now, set())
     with transaction.atomic():
         if not has_account:
             throttle.take_anonymous_report(client_key or "unknown", now)
-        code = next_code("JQ", now)
-        duplicate_of = find_duplicate(category, lng, lat, now)
-        incident = Incident(
-            code=code,
-            category=category,
-            priority=category.default_priority,
-            status=Status.PENDING,
-            source=source,
-            description=description,
-            address=(address or "").strip(),
-            lng=lng,
-            lat=lat,
-            grid=grid,
-            org=org,
-            org_path=org.path if org else "",
-            outside_grids=bool(location and not location.inside),
-            distance_to_grid_m=round(location.distance_m, 1) if location else 0,
-            reporter=reporter if has_account else None,
-            anonymous=is_anonymous,
-            reporter_phone=reporter_phone,
-            duplicate_of=duplicate_of,
-            target_accept_s=targets.accept_seconds,
-            target_arrive_s=targets.arrive_seconds,
-            target_reinforce_s=targets.reinforce_seconds,
-            reported_at=now,
-        )
+        incident.code = next_code("JQ", now)
         incident.pk = fastsql.insert(
             Incident, **{f.attname: getattr(incident, f.attname) for f in _INCIDENT_FIELDS}
         )
@@ -414,7 +419,7 @@ def report(
             )
         else:
             # The REPORTED row is written with the dispatch's own, in one statement.
-            assignment = _dispatch(incident, now, timeline=timeline, first=True)
+            assignment = _dispatch(incident, now, timeline=timeline, first=True, first_search=found)
     return ReportResult(incident, assignment)
 
 
@@ -491,19 +496,27 @@ def _offered_unit_ids(incident: Incident) -> set[int]:
 CANDIDATE_PASSES = 3
 
 
-def _free_candidates(incident: Incident, now, exclude: set[int]):
+def _search(incident: Incident, now, exclude: set[int]) -> list[dispatch.Candidate]:
+    return dispatch.candidates(
+        incident,
+        now=now,
+        exclude_unit_ids=exclude,
+        scope_path=_search_scope(incident),
+        own_user_ids=_own_unit_users(incident),
+    )
+
+
+def _free_candidates(incident: Incident, now, exclude: set[int], first_search=None):
     """Candidates in preference order; units found taken when offered are skipped and the
-    search runs again (up to CANDIDATE_PASSES) so a farther free unit is still found."""
+    search runs again (up to CANDIDATE_PASSES) so a farther free unit is still found.
+    `first_search`: the first pass's result when the caller searched already (the report
+    searches before its transaction, so the write lock is not held through the search)."""
     taken: set[int] = set()
-    scope, own = _search_scope(incident), _own_unit_users(incident)
-    for _ in range(CANDIDATE_PASSES):
-        found = dispatch.candidates(
-            incident,
-            now=now,
-            exclude_unit_ids=exclude | taken,
-            scope_path=scope,
-            own_user_ids=own,
-        )
+    for attempt in range(CANDIDATE_PASSES):
+        if attempt == 0 and first_search is not None:
+            found = first_search
+        else:
+            found = _search(incident, now, exclude | taken)
         if not found:
             return
         for candidate in found:
@@ -520,6 +533,7 @@ def _dispatch(
     retry=False,
     timeline: list[dict] | None = None,
     first=False,
+    first_search=None,
 ) -> Assignment | None:
     """Offer the incident to the best free unit that has not had it yet.
 
@@ -531,7 +545,7 @@ def _dispatch(
     timeline = list(timeline or [])
     exclude = set() if retry or first else _offered_unit_ids(incident)
     chosen = None
-    for candidate in _free_candidates(incident, now, exclude):
+    for candidate in _free_candidates(incident, now, exclude, first_search):
         assignment = _offer(incident, candidate, now, role=role, by=by)
         if assignment is None:
             continue
