@@ -5,6 +5,8 @@ import io
 import json
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 
 from pingan.accounts.services import issue_token
@@ -33,15 +35,23 @@ def call(path, *, method="GET", body=b"", headers=None, cookies=None):
     if cookies:
         environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     started = {}
+    # As Django's test client does: the test's transaction owns the connection, so the
+    # handler must not close it at the request's start and end.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
 
     def start_response(status, response_headers, exc_info=None):
         started["status"] = int(status.split()[0])
         started["headers"] = dict(response_headers)
 
-    chunks = application(environ, start_response)
-    content = b"".join(chunks)
-    if hasattr(chunks, "close"):
-        chunks.close()
+    try:
+        chunks = application(environ, start_response)
+        content = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return started["status"], started["headers"], content
 
 
