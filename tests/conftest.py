@@ -197,3 +197,13 @@ def warm_caches(settings):
     yield
     index._check_interval_s = interval
     index.invalidate()
+
+
+@pytest.fixture
+def cold_caches():
+    """Every per-process reference cache empty before and after the test."""
+    from pingan.core import refcache
+
+    refcache.clear_all()
+    yield
+    refcache.clear_all()

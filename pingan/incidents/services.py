@@ -24,7 +24,7 @@ from pingan.geo.distance import haversine_m
 from pingan.live import outbox
 from pingan.orgs import refdata as org_refdata
 from pingan.orgs import services as orgs
-from pingan.orgs.models import Grid, OrgUnit
+from pingan.orgs.models import OrgUnit
 
 from . import dispatch, push, throttle
 from . import refdata as category_refdata
@@ -327,32 +327,14 @@ def report(
     has_account = reporter is not None and reporter.is_authenticated
     is_anonymous = anonymous or (not has_account and not reporter_phone)
     grid_ref, location = orgs.locate_grid_ref(lng, lat)
-    org_ref = org_refdata.org(grid_ref.org_id) if grid_ref else None
+    grid = orgs.grid_from_ref(grid_ref) if grid_ref is not None else None
+    org = orgs.cached_org(grid_ref.org_id) if grid_ref is not None else None
     category = Category(
         id=category_ref.id,
         code=category_ref.code,
         name=category_ref.name,
         default_priority=category_ref.default_priority,
     )
-    grid = org = None
-    if grid_ref is not None:
-        grid = Grid(
-            id=grid_ref.id,
-            code=grid_ref.code,
-            name=grid_ref.name,
-            kind=grid_ref.kind,
-            org_id=grid_ref.org_id,
-            officer_id=grid_ref.officer_id,
-        )
-    if org_ref is not None:
-        org = OrgUnit(
-            id=org_ref.id,
-            code=org_ref.code,
-            name=org_ref.name,
-            kind=org_ref.kind,
-            path=org_ref.path,
-            parent_id=org_ref.parent_id,
-        )
     targets = org_refdata.targets(org.pk if org else None, grid.kind if grid else None)
 
     # The reads come first, outside the transaction: on SQLite its write lock (and on

@@ -46,7 +46,7 @@ def station_of(org: OrgUnit) -> OrgUnit:
     """The police station an office belongs to (or the unit itself above station level).
     The parent comes from the cached org tree: every scoped request asks this."""
     if org.kind in {OrgKind.POLICE_OFFICE, OrgKind.JOINT_STATION} and org.parent_id:
-        parent = _cached_org(org.parent_id)
+        parent = cached_org(org.parent_id)
         if parent is not None and parent.kind == OrgKind.STATION:
             return parent
     return org
@@ -79,12 +79,12 @@ def county_of(org: OrgUnit) -> OrgUnit:
     county_id = refdata.county_id_for_path(org.path)
     if county_id is None or county_id == org.pk:
         return org
-    county = _cached_org(county_id)
+    county = cached_org(county_id)
     # Deleted meanwhile: as the query would, answer the unit itself.
     return county if county is not None else org
 
 
-def _cached_org(org_id: int) -> OrgUnit | None:
+def cached_org(org_id: int) -> OrgUnit | None:
     """An OrgUnit built from the cached org tree (orgs/refdata.py): no query when warm. A
     fresh instance per call, as a query would give: the cached data stays immutable."""
     ref = refdata.org(org_id)
@@ -163,6 +163,19 @@ def locate_grid_ref(lng: float, lat: float) -> tuple[refdata.GridRef | None, Loc
         if grid is not None:
             return grid, location
     return None, None
+
+
+def grid_from_ref(ref: refdata.GridRef) -> Grid:
+    """An unsaved-looking Grid carrying the cached row's fields (no boundary): what a page or
+    a snapshot needs of the grid of a new report, without a query."""
+    return Grid(
+        id=ref.id,
+        code=ref.code,
+        name=ref.name,
+        kind=ref.kind,
+        org_id=ref.org_id,
+        officer_id=ref.officer_id,
+    )
 
 
 def current_index() -> GridIndex:

@@ -13,14 +13,7 @@ from pingan.accounts import services
 from pingan.accounts.models import ApiToken
 from pingan.core import clock, refcache
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _cold_caches():
-    refcache.clear_all()
-    yield
-    refcache.clear_all()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cold_caches")]
 
 
 @pytest.fixture

@@ -12,14 +12,7 @@ from pingan.incidents.categories import DEFAULT_CATEGORIES, ensure_default_categ
 from pingan.incidents.models import Category
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _cold_caches():
-    refcache.clear_all()
-    yield
-    refcache.clear_all()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cold_caches")]
 
 
 def category_uncached(code: str) -> refdata.CategoryRef | None:

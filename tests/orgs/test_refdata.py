@@ -13,14 +13,7 @@ from pingan.orgs import services as orgs
 from pingan.orgs.models import Grid, GridKind, OrgKind, OrgUnit, SlaPolicy
 from tests.conftest import PASSWORD, make_user, square
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _cold_caches():
-    refcache.clear_all()
-    yield
-    refcache.clear_all()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cold_caches")]
 
 
 # --- the answers before the cache, kept here as the reference -----------------------------------
