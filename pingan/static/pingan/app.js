@@ -57,7 +57,12 @@
     ws.onopen = function () {
       backoff = 500;
       setStatus("online");
-      ws.send(JSON.stringify({ since: last, dispute_since: lastDispute }));
+      // Only the timelines this page draws are caught up: a page without a `since` of its
+      // own would otherwise be sent the last 500 events of everything in scope on every load.
+      var resync = {};
+      if (document.body.dataset.liveSince) resync.since = last;
+      if (document.body.dataset.disputeSince) resync.dispute_since = lastDispute;
+      ws.send(JSON.stringify(resync));
     };
     ws.onmessage = function (e) {
       var msg = JSON.parse(e.data);
