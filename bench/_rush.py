@@ -6,17 +6,35 @@
   approval, ``--users`` residents who each saved a profile and joined the team (so they are
   active volunteers), and a shop; built once and reused while the stamp matches. Each run
   adds its own task or shop item, so runs never see each other's sign-ups or orders.
-- The server: ``python -m bench._rush serve`` is ``pingan serve`` (``pingan.cli.cmd_serve``:
-  lifespan off, proxy headers, the background worker thread when there is one process, several
-  workers only with ``REDIS_URL``), serving ``pingan.asgi.application`` itself — the channels
-  router, pingan's ``AdmissionGate`` (``HTTP_ADMISSION_LIMIT``, by default the pool size) and
-  Django — with a timing wrapper slotted in between the gate and Django (and a one-line arrival
-  stamp in front of the router). Per response it adds headers: when uvicorn handed the request
-  over, when the gate let it in, how long Django took to start the response (the server-side
-  time per request: no gate queue in it), and what the request spent in SQL (queries, SQL time,
-  the time of statements taking the row lock — ``SELECT … FOR UPDATE`` or the sign-up's one
-  ``WITH … FOR UPDATE`` statement —, pool check-out, COMMIT, statements that raised). It
-  measures through ``CursorWrapper`` in the server process; the application's code is unchanged.
+- The server, as ``pingan serve`` runs HTTP (``--server wsgi``, the default): gunicorn's WSGI
+  workers with exactly pingan's arguments (``pingan.serving.gunicorn_argv``: its config file
+  ``pingan.gunicorn_conf`` with ``preload_app`` and the warm-up hook, ``gthread``, ``--workers``
+  processes, by default one per core, × ``--threads``, by default 4) and the HTTP workers'
+  environment (``pingan.serving.http_environment``: persistent connections, ``DB_POOL=0``).
+  ``python -m bench._rush serve`` builds both and execs gunicorn, as ``pingan.serving.Server``
+  starts it; the only difference is the app: ``bench.rush_wsgi:application``, which is
+  ``pingan.wsgi.application`` itself inside a timing wrapper (``TimedWSGI``). The socket server
+  ``pingan serve`` also starts (uvicorn on the next port: WebSockets, the live fan-out, the
+  embedded task worker) is NOT started: neither the sign-up nor the redemption pushes anything
+  or queues a task, and no push is measured here; the ``sendto()`` announcing a commit to the
+  fan-out, if any, finds nobody listening and costs the same few microseconds. There is no
+  admission gate in front of WSGI: gunicorn's threads bound the requests inside Django per
+  process, and the queue in front of them (accept backlog, the worker's thread pool) is all
+  in "to the app" ("gate queue" is 0; ``x-bench-gate`` carries the threads per process).
+- ``--server asgi``: the former serving (uvicorn, ``pingan.asgi.application``: the channels
+  router, pingan's ``AdmissionGate`` (``HTTP_ADMISSION_LIMIT``) and Django, the database pool,
+  ``REDIS_URL`` with several workers, the background thread with one), which this code still
+  answers HTTP with; a timing wrapper (``TimedApp``) sits between the gate and Django, and a
+  one-line arrival stamp in front of the router. It measures the new code under the old
+  serving. The code before the move to WSGI is measured with its own copy of this harness
+  (a worktree of that commit: docs/benchmarks.md gives the commands).
+- Either wrapper adds response headers: when the server handed the request over, when it
+  entered Django, how long Django took to start the response (the server-side time per
+  request), and what the request spent in SQL (queries, SQL time, the time of statements
+  taking the row lock — ``SELECT … FOR UPDATE`` or the sign-up's one ``WITH … FOR UPDATE``
+  statement —, connecting (pool check-out, or a persistent connection's first open), COMMIT,
+  statements that raised). It measures through ``CursorWrapper`` in the server process; the
+  application's code is unchanged.
 - The client: one asyncio process (uvloop) with a minimal keep-alive HTTP/1.1 client
   (``bench.bench_dispatch.Connection``), three load shapes (see ``run_profile``).
 - Summaries and the printed report.
@@ -65,16 +83,29 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, users: int, profile
         help="comma-separated load shapes: burst | window:SECONDS | conns:N (see run_profile)",
     )
     parser.add_argument(
+        "--server",
+        choices=["wsgi", "asgi"],
+        default="wsgi",
+        help="wsgi: gunicorn WSGI workers, as pingan serve runs HTTP (default); asgi: the "
+        "former serving, uvicorn with the admission gate (see the module's docstring)",
+    )
+    parser.add_argument(
         "--workers",
-        default="1",
-        help="comma-separated uvicorn worker counts; >1 runs with REDIS_URL (db 14), "
-        "as pingan serve requires",
+        default="0",
+        help="comma-separated HTTP worker process counts; 0 = pingan serve's default (wsgi: "
+        "one per core; asgi: 1). asgi with >1 runs with REDIS_URL (db 14), as it required",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="wsgi: threads per worker process (default: pingan serve's, 4)",
     )
     parser.add_argument(
         "--pool-max",
         type=int,
         default=0,
-        help="DB_POOL_MAX per server process (default: 20 with one worker, 40/workers "
+        help="asgi: DB_POOL_MAX per server process (default: 20 with one worker, 40/workers "
         "otherwise, to stay under PostgreSQL's max_connections=100); -1 = no pool",
     )
     parser.add_argument("--warmup", type=int, default=100, help="warm-up requests per server")
@@ -100,8 +131,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, users: int, profile
         type=int,
         default=None,
         metavar="N",
-        help="HTTP_ADMISSION_LIMIT for the server: the real gate's places per process "
-        "(pingan/core/admission.py); default: the setting's default (the pool size), 0 = no gate",
+        help="asgi: HTTP_ADMISSION_LIMIT for the server, the real gate's places per process "
+        "(pingan/core/admission.py); default: the setting's default, 0 = no gate",
     )
     # Experiments, to find where the time goes; the figures for the issue use none of them.
     parser.add_argument(
@@ -430,6 +461,66 @@ def _instrument_django() -> None:
     base.BaseDatabaseWrapper._commit = timed(base.BaseDatabaseWrapper._commit, "commit")
 
 
+def _new_stats() -> dict:
+    return {"q": 0, "sql": 0.0, "lock": 0.0, "connect": 0.0, "commit": 0.0, "errors": 0, "by": {}}
+
+
+def _bench_headers(arrived: float, wall: float, app_ms: float, gate, stats: dict) -> list:
+    """The x-bench-* response headers (name, value) both wrappers add; `bench._rush._parse`
+    reads them back on the client side."""
+    by = {k: [v[0], round(v[1], 2)] for k, v in stats["by"].items()}
+    return [
+        ("x-bench-arrived", f"{arrived:.6f}"),
+        ("x-bench-t0", f"{wall:.6f}"),
+        ("x-bench-app-ms", f"{app_ms:.3f}"),
+        ("x-bench-gate", str(gate)),
+        ("x-bench-queries", str(stats["q"])),
+        ("x-bench-sql-errors", str(stats["errors"])),
+        ("x-bench-sql-ms", f"{stats['sql']:.3f}"),
+        ("x-bench-lock-ms", f"{stats['lock']:.3f}"),
+        ("x-bench-connect-ms", f"{stats['connect']:.3f}"),
+        ("x-bench-commit-ms", f"{stats['commit']:.3f}"),
+        ("x-bench-sql", json.dumps(by, ensure_ascii=True)),
+    ]
+
+
+class TimedWSGI:
+    """WSGI wrapper around `pingan.wsgi.application` (the HTTP workers' app): adds the x-bench-*
+    headers with the server-side timings of each request. `app-ms` runs from a gunicorn thread
+    calling the app to Django starting the response (`start_response`): middleware, view,
+    SQL and row-lock waits, the GIL shared with the process's other threads. The wait for a
+    thread (accept backlog, the worker's thread pool queue) happens before the app is called,
+    so `arrived` is that same moment and the whole queue shows as "to the app"."""
+
+    def __init__(self, inner, threads: int):
+        self.inner = inner
+        self.threads = threads
+
+    def __call__(self, environ, start_response):
+        wall, start = time.time(), time.perf_counter()
+        stats = _new_stats()
+        token = _REQUEST.set(stats)
+
+        def timed_start_response(status, headers, exc_info=None):
+            app_ms = (time.perf_counter() - start) * 1000
+            extra = _bench_headers(wall, wall, app_ms, self.threads, stats)
+            return start_response(status, [*headers, *extra], exc_info)
+
+        try:
+            return self.inner(environ, timed_start_response)
+        finally:
+            _REQUEST.reset(token)
+
+
+def wsgi_application():
+    """`pingan.wsgi.application` in the timing wrapper, SQL instrumented (bench/rush_wsgi.py;
+    imported in gunicorn's master, `preload_app`, and inherited by the workers)."""
+    from pingan.wsgi import application
+
+    _instrument_django()
+    return TimedWSGI(application, int(os.environ.get("BENCH_THREADS") or 0))
+
+
 class TimedApp:
     """ASGI wrapper placed INSIDE pingan's admission gate, around Django's ASGI handler: adds
     x-bench-* headers with the server-side timings of each request. `app-ms` runs from the gate
@@ -446,33 +537,15 @@ class TimedApp:
             return await self.inner(scope, receive, send)
         wall, start = time.time(), time.perf_counter()
         arrived = scope.get("bench_arrived", wall)
-        stats = {
-            "q": 0,
-            "sql": 0.0,
-            "lock": 0.0,
-            "connect": 0.0,
-            "commit": 0.0,
-            "errors": 0,
-            "by": {},
-        }
+        stats = _new_stats()
         token = _REQUEST.set(stats)
 
         async def timed_send(message):
             if message["type"] == "http.response.start":
                 app_ms = (time.perf_counter() - start) * 1000
-                by = {k: [v[0], round(v[1], 2)] for k, v in stats["by"].items()}
                 extra = [
-                    (b"x-bench-arrived", f"{arrived:.6f}".encode()),
-                    (b"x-bench-t0", f"{wall:.6f}".encode()),
-                    (b"x-bench-app-ms", f"{app_ms:.3f}".encode()),
-                    (b"x-bench-gate", str(self.gate_limit).encode()),
-                    (b"x-bench-queries", str(stats["q"]).encode()),
-                    (b"x-bench-sql-errors", str(stats["errors"]).encode()),
-                    (b"x-bench-sql-ms", f"{stats['sql']:.3f}".encode()),
-                    (b"x-bench-lock-ms", f"{stats['lock']:.3f}".encode()),
-                    (b"x-bench-connect-ms", f"{stats['connect']:.3f}".encode()),
-                    (b"x-bench-commit-ms", f"{stats['commit']:.3f}".encode()),
-                    (b"x-bench-sql", json.dumps(by, ensure_ascii=True).encode()),
+                    (name.encode(), value.encode())
+                    for name, value in _bench_headers(arrived, wall, app_ms, self.gate_limit, stats)
                 ]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
@@ -509,8 +582,9 @@ def __getattr__(name):  # uvicorn imports "bench._rush:application" in each work
 
 
 def _timed_application():
-    """pingan's own `pingan.asgi.application` (ProtocolTypeRouter → AdmissionGate → Django),
-    with the timing wrapper slotted in between the gate and Django."""
+    """--server asgi: pingan's own `pingan.asgi.application` (its lifespan wrapper → the
+    channels router → AdmissionGate → Django), with the timing wrapper slotted in between the
+    gate and Django."""
     from pingan.asgi import application
     from pingan.core.admission import AdmissionGate
 
@@ -518,70 +592,125 @@ def _timed_application():
     interval = os.environ.get("BENCH_SWITCH_INTERVAL")
     if interval:
         sys.setswitchinterval(float(interval))
-    gate = application.application_mapping["http"]
+    router = getattr(application, "app", application)  # pingan.asgi.Lifespan(router)
+    gate = router.application_mapping["http"]
     if not isinstance(gate, AdmissionGate):
         raise RuntimeError(f"pingan.asgi serves HTTP through {gate!r}, not the AdmissionGate")
     gate.app = TimedApp(gate.app, gate.limit)
     return ArrivalStamp(application)
 
 
+WSGI_APP = "bench.rush_wsgi:application"
+
+
 def serve_main(argv: list[str]) -> None:
-    """`pingan serve` itself (pingan.cli.cmd_serve: Django set up, the background thread with one
-    process, several processes only with REDIS_URL, its uvicorn arguments); only the import
-    string uvicorn is given changes, to this module's `application` (the same object as
-    `pingan.asgi.application`, with the timing wrapper inside the gate)."""
+    """The server process. wsgi: gunicorn exactly as `pingan.serving.Server.start_http` starts
+    it (`gunicorn_argv`, `http_environment`), exec'd in this process (so the server's pid is
+    gunicorn's master), with the timed app. asgi: the former `pingan serve` (uvicorn with
+    lifespan off and proxy headers; without REDIS_URL one process and the background thread
+    beside it), serving this module's `application`."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--server", choices=["wsgi", "asgi"], default="wsgi")
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.server == "wsgi":
+        from pingan.serving import DEFAULT_THREADS, gunicorn_argv, http_environment
+
+        threads = args.threads or DEFAULT_THREADS
+        gargv = gunicorn_argv(WSGI_APP, "127.0.0.1", args.port, args.workers, args.threads)
+        env = http_environment(args.port + 1)
+        env["BENCH_THREADS"] = str(threads)
+        print("gunicorn " + " ".join(gargv), flush=True)
+        os.execve(sys.executable, [sys.executable, "-m", "gunicorn", *gargv], env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pingan.settings")
+    import django
+
+    django.setup()
     import uvicorn
+    from django.conf import settings
 
-    from pingan import cli
+    workers = args.workers or 1
+    stop = threading.Event()
+    if not settings.REDIS_URL:
+        from pingan.core import background as bg
 
-    real_run = uvicorn.run
+        workers = 1
+        bg.start(stop)
+    try:
+        uvicorn.run(
+            "bench._rush:application",
+            host="127.0.0.1",
+            port=args.port,
+            workers=workers,
+            lifespan="off",
+            log_level="warning",
+            proxy_headers=True,
+        )
+    finally:
+        stop.set()
 
-    def run(app, **kwargs):
-        if app != "pingan.asgi:application":
-            raise RuntimeError(f"pingan serve now serves {app!r}: update bench._rush")
-        return real_run("bench._rush:application", **kwargs)
 
-    uvicorn.run = run
-    cli.cmd_serve(
-        argparse.Namespace(host="127.0.0.1", port=args.port, workers=args.workers, migrate=False)
-    )
+def resolved_workers(args, workers: int) -> int:
+    if workers:
+        return workers
+    if args.server == "wsgi":
+        from pingan.serving import default_workers
+
+        return default_workers()
+    return 1
 
 
-def pool_max(args, workers: int) -> int:
+def resolved_threads(args) -> int | None:
+    if args.server != "wsgi":
+        return None
+    from pingan.serving import DEFAULT_THREADS
+
+    return args.threads or DEFAULT_THREADS
+
+
+def pool_max(args, workers: int) -> int | None:
+    if args.server == "wsgi":
+        return None  # persistent connections, one per thread (http_environment: DB_POOL=0)
     if args.pool_max:
         return args.pool_max
     return 20 if workers == 1 else max(5, 40 // workers)
 
 
+def server_label(args, workers: int) -> str:
+    if args.server == "wsgi":
+        return (
+            f"gunicorn gthread {workers} x {resolved_threads(args)} threads, persistent connections"
+        )
+    if args.db == "postgres":
+        return f"uvicorn {workers} worker(s), pool {pool_max(args, workers)}/process"
+    return f"uvicorn {workers} worker(s), SQLite (no pool)"
+
+
 def start_server(args, workers: int, port: int, log_path: Path) -> subprocess.Popen:
     env = base_env(args)
-    if workers > 1:
-        env["REDIS_URL"] = REDIS_URL
-    if args.switch_interval:
-        env["BENCH_SWITCH_INTERVAL"] = str(args.switch_interval)
-    if args.admission is not None:
-        env["HTTP_ADMISSION_LIMIT"] = str(args.admission)
-    size = pool_max(args, workers)
-    if size < 0:
-        env["DB_POOL"] = "0"
+    cmd = [sys.executable, "-m", "bench._rush", "serve", "--port", str(port)]
+    cmd += ["--server", args.server, "--workers", str(workers)]
+    if args.server == "wsgi":
+        cmd += ["--threads", str(args.threads)]
+        if args.switch_interval or args.admission is not None or args.pool_max:
+            raise SystemExit("--switch-interval, --admission, --pool-max: --server asgi only")
     else:
-        env["DB_POOL_MAX"] = str(size)
+        if workers > 1:
+            env["REDIS_URL"] = REDIS_URL
+        if args.switch_interval:
+            env["BENCH_SWITCH_INTERVAL"] = str(args.switch_interval)
+        if args.admission is not None:
+            env["HTTP_ADMISSION_LIMIT"] = str(args.admission)
+        size = pool_max(args, workers)
+        if size < 0:
+            env["DB_POOL"] = "0"
+        else:
+            env["DB_POOL_MAX"] = str(size)
     log = open(log_path, "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench._rush",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
+        cmd,
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -894,22 +1023,37 @@ def print_summary(result: dict, cores: dict | None, pg: dict | None) -> None:
             f"max {d['max']:.1f} ms"
         )
 
-    print(
-        line("before Django", srv["queue_ms"]) + "   (sent → through the gate: to_app + gate below)"
-    )
-    print(line("  to the app", srv["to_app_ms"]) + "   (sent → uvicorn calls the app)")
-    print(
-        line("  gate queue", srv["gate_ms"])
-        + f"   (body read + wait for one of {srv['gate_limit']} places per process)"
-    )
-    print(
-        line("in Django", srv["app_ms"])
-        + "   (through the gate → response started: server-side time per request)"
-    )
+    if result.get("server_kind", "asgi") == "wsgi":
+        print(
+            line("before Django", srv["queue_ms"])
+            + f"   (sent → a gunicorn thread calls the app: accept backlog, the worker's "
+            f"queue for one of {srv['gate_limit']} threads per process)"
+        )
+        print(
+            line("in Django", srv["app_ms"])
+            + "   (app called → response started: server-side time per request)"
+        )
+    else:
+        print(
+            line("before Django", srv["queue_ms"])
+            + "   (sent → through the gate: to_app + gate below)"
+        )
+        print(line("  to the app", srv["to_app_ms"]) + "   (sent → uvicorn calls the app)")
+        print(
+            line("  gate queue", srv["gate_ms"])
+            + f"   (body read + wait for one of {srv['gate_limit']} places per process)"
+        )
+        print(
+            line("in Django", srv["app_ms"])
+            + "   (through the gate → response started: server-side time per request)"
+        )
     print(line("after Django", srv["after_ms"]) + "   (response start → client has read it)")
     print(line("  SQL total", srv["sql_ms"]))
     print(line("  FOR UPDATE", srv["lock_ms"]) + "   (mostly waiting for the row lock)")
-    print(line("  DB connect", srv["connect_ms"]) + "   (pool check-out; SQLite: open + PRAGMAs)")
+    print(
+        line("  DB connect", srv["connect_ms"])
+        + "   (pool check-out or a persistent connection's first open; SQLite: open + PRAGMAs)"
+    )
     print(line("  COMMIT", srv["commit_ms"]))
     print(
         f"  queries/request  mean {srv['queries_mean']:.1f}, max {srv['queries_max']}; "
@@ -1018,9 +1162,10 @@ def drive(args, world: World, new_run, title: str) -> list[dict]:
         raise SystemExit(f"the world has only {len(users)} users; run with --reload")
     version = code_version()
     results = []
-    for workers in [int(w) for w in str(args.workers).split(",")]:
+    for asked in [int(w) for w in str(args.workers).split(",")]:
+        workers = resolved_workers(args, asked)
         port = free_port()
-        log_path = Path(args.cache_dir) / f"server-{args.db}-{workers}w.log"
+        log_path = Path(args.cache_dir) / f"server-{args.server}-{args.db}-{workers}w.log"
         close_db()
         set_sync_commit(args, off=args.sync_commit_off)
         proc = start_server(args, workers, port, log_path)
@@ -1032,13 +1177,8 @@ def drive(args, world: World, new_run, title: str) -> list[dict]:
                 close_db()
                 ok = asyncio.run(warm_up(port, warm_tokens, warm.request_for))
                 print(
-                    f"\n{workers} worker(s), "
-                    + (
-                        f"pool {pool_max(args, workers)}/process, "
-                        if args.db == "postgres"
-                        else "SQLite (no pool), "
-                    )
-                    + f"port {port}: warm-up {ok}/{len(warm_users)} answered 2xx/4xx",
+                    f"\n{server_label(args, workers)}, port {port}: "
+                    f"warm-up {ok}/{len(warm_users)} answered 2xx/4xx",
                     flush=True,
                 )
             for profile in [p.strip() for p in args.profiles.split(",") if p.strip()]:
@@ -1082,7 +1222,9 @@ def drive(args, world: World, new_run, title: str) -> list[dict]:
                     {
                         "bench": title,
                         "db": args.db,
+                        "server_kind": args.server,
                         "workers": workers,
+                        "threads": resolved_threads(args),
                         "pool_max": pool_max(args, workers),
                         "users": len(users),
                         "run": run.label,
@@ -1097,7 +1239,7 @@ def drive(args, world: World, new_run, title: str) -> list[dict]:
                     }
                 )
                 print(
-                    f"\n== {title}: {args.db}, {workers} worker(s), {len(users)} users, "
+                    f"\n== {title}: {args.db}, {server_label(args, workers)}, {len(users)} users, "
                     f"{profile} ({run.label})"
                     + (f" OPTIONS: {result['experiments']}" if result["experiments"] else "")
                 )
@@ -1174,6 +1316,7 @@ GENERIC_PARTS = [
     ("pydantic", "(pydantic"),
     ("Django (handler, middleware, ORM)", "(django/"),
     ("asgiref thread hand-offs", "(asgiref/"),
+    ("gunicorn", "(gunicorn/"),
     ("admission gate", "(pingan/core/admission"),
     ("uvicorn / asyncio", "(uvicorn/"),
     ("threading / concurrent.futures", "(threading.py"),
@@ -1230,22 +1373,25 @@ def experiments_label(args) -> str:
 
 def print_table(results: list[dict]) -> None:
     print(
-        "\n| db | workers | gate | load | checks | non-2xx/409 | req/s | p50 | p95 | p99 | max "
-        "| in Django p50 / p95 / p99 / max | gate queue p99 | FOR UPDATE p99 | queries "
-        "| cores server / PG / client / other | CPU ms/request server / PG |"
+        "\n| db | server | workers | gate / threads | load | checks | non-2xx/409 | req/s | p50 "
+        "| p95 | p99 | max | in Django p50 / p95 / p99 / max | before Django p99 "
+        "| gate queue p99 | FOR UPDATE p99 | queries | cores server / PG / client / other "
+        "| CPU ms/request server / PG |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         lat, srv, cores = r["latency"], r["server"], r["cpu_cores"]
         load = r["profile"] + (f" [{r['experiments']}]" if r.get("experiments") else "")
         bad = sum(v for k, v in r["outcomes"].items() if k.split()[0] not in ("200", "201", "409"))
         app = srv["app_ms"]
         print(
-            f"| {r['db']} | {r['workers']} | {'/'.join(map(str, srv['gate_limit']))} | {load} | "
+            f"| {r['db']} | {r.get('server_kind', 'asgi')} | {r['workers']} | "
+            f"{'/'.join(map(str, srv['gate_limit']))} | {load} | "
             f"{'pass' if r['passed'] else 'FAIL'} | {bad} | {r['throughput']:.0f} | "
             f"{lat['p50']:.0f} | {lat['p95']:.0f} | {lat['p99']:.0f} | {lat['max']:.0f} | "
             f"{app['p50']:.0f} / {app['p95']:.0f} / {app['p99']:.0f} / {app['max']:.0f} | "
-            f"{srv['gate_ms']['p99']:.0f} | {srv['lock_ms']['p99']:.0f} | "
+            f"{srv['queue_ms']['p99']:.0f} | {srv['gate_ms']['p99']:.0f} | "
+            f"{srv['lock_ms']['p99']:.0f} | "
             f"{srv['queries_mean']:.1f} | {cores['server']:.2f} / {cores['postgres']:.2f} / "
             f"{cores['client']:.2f} / {cores['other']:.2f} | "
             f"{cores['ms_per_request']['server']:.1f} / {cores['ms_per_request']['postgres']:.1f} |"
@@ -1256,4 +1402,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         serve_main(sys.argv[2:])
     else:
-        sys.exit("usage: python -m bench._rush serve --port P [--workers N]")
+        sys.exit(
+            "usage: python -m bench._rush serve --port P [--server wsgi|asgi] [--workers N] "
+            "[--threads T]"
+        )

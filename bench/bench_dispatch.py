@@ -25,10 +25,11 @@ What it does:
 4. Drives ``POST /api/incidents`` from one asyncio process over keep-alive loopback connections
    (a small HTTP/1.1 client on uvloop, to leave the cores to the server): random points inside
    random grids across the province, random category codes, ``--anon-share`` of the reports
-   anonymous (each from its own ``X-Forwarded-For`` address: uvicorn trusts it from 127.0.0.1,
-   as it would from a proxy), the rest with a citizen's bearer token. Anonymous requests carry
-   a CSRF cookie and header fetched once from ``GET /login/``: without them the API answers
-   403 (the session authenticator of ``OPTIONAL`` checks CSRF before the anonymous one runs).
+   anonymous (each from its own ``X-Forwarded-For`` address, trusted from 127.0.0.1 through
+   ``TRUSTED_PROXIES`` as from a proxy), the rest with a citizen's bearer token. Anonymous
+   requests carry a CSRF cookie and header fetched once from ``GET /login/``: without them the
+   API answers 403 (the session authenticator of ``OPTIONAL`` checks CSRF before the anonymous
+   one runs).
    Closed loop by default: ``--clients`` connections each send the next report when the
    previous one is answered (maximum throughput). ``--rate R``: open loop, Poisson arrivals at R
    reports/s over at most ``--clients`` connections; latency counts from the scheduled send
@@ -204,6 +205,9 @@ def base_env(target: Target, args) -> dict:
             "DISPATCH_OFFER_TIMEOUT_SECONDS": "0",
             "ANON_REPORTS_PER_HOUR": "100000000",
             "LOG_LEVEL": "WARNING",
+            # The load generator plays a proxy: each anonymous report carries its own
+            # X-Forwarded-For, which pingan believes only from a configured proxy.
+            "TRUSTED_PROXIES": "127.0.0.1",
         }
     )
     for key in ("REDIS_URL", "PINGAN_DEMO", "PINGAN_DEBUG", "PINGAN_TESTING"):

@@ -1,16 +1,19 @@
 """Benchmark 1,000 concurrent redemptions over HTTP for an item with 100 in stock.
 
-    python -m bench.bench_redemption                       # PostgreSQL h_bench, 1 worker
+    python -m bench.bench_redemption                       # PostgreSQL h_bench, pingan serve
     python -m bench.bench_redemption --workers 1,2 --profiles burst,conns:16
     python -m bench.bench_redemption --db sqlite
+    python -m bench.bench_redemption --server asgi --workers 1    # the former serving
 
 What it does:
 
 1. The same world as ``bench_signup_rush`` (``bench._rush``: a station, its 爱心超市, residents
    who are active volunteers, each credited 1,000 points once through ``ledger.post``).
-2. For each ``--workers`` count, starts the real server (``pingan serve`` itself, admission
-   gate included, with the timing wrapper between the gate and Django) and warms it up:
-   ``--warmup`` other users redeem an item of their own.
+2. For each ``--workers`` count, starts the real server as ``pingan serve`` runs HTTP
+   (gunicorn WSGI workers, pingan's arguments and environment, the timing wrapper around
+   ``pingan.wsgi.application``; no socket server: a redemption pushes nothing; or, with
+   ``--server asgi``, the former uvicorn server with its admission gate: ``bench._rush``) and
+   warms it up: ``--warmup`` other users redeem an item of their own.
 3. For each ``--profiles`` shape, the commander adds a new item to the shop (``save_item``:
    ``--price`` points, ``--stock`` in stock, no per-person limit), users whose balance is
    below the price are topped up (``ledger.post``, ADJUST), every user gets a fresh bearer

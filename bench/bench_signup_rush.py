@@ -1,8 +1,9 @@
 """Benchmark the sign-up rush over HTTP: 2,000 volunteers pressing 报名 at once for 20 slots.
 
-    python -m bench.bench_signup_rush                      # PostgreSQL h_bench, 1 worker
-    python -m bench.bench_signup_rush --workers 1,2,4 --profiles burst,window:5,conns:16
+    python -m bench.bench_signup_rush                      # PostgreSQL h_bench, pingan serve
+    python -m bench.bench_signup_rush --workers 1,2 --profiles burst,window:5,conns:16
     python -m bench.bench_signup_rush --db sqlite
+    python -m bench.bench_signup_rush --server asgi --workers 2   # the former serving
 
 What it does:
 
@@ -11,10 +12,13 @@ What it does:
    officer, a team that needs no approval and ``--users`` + ``--warmup`` residents who each
    saved a volunteer profile and joined the team (so all are active members); reused by
    later runs (``--reload`` rebuilds). See ``bench._rush``.
-2. For each ``--workers`` count, starts the real server (``pingan serve`` itself, serving
-   ``pingan.asgi.application`` with its admission gate, and a timing wrapper between the gate
-   and Django: ``bench._rush``) and warms it up: ``--warmup`` other volunteers sign up for a
-   task of their own over 8 connections.
+2. For each ``--workers`` count, starts the real server as ``pingan serve`` runs HTTP
+   (gunicorn WSGI workers with ``pingan.serving.gunicorn_argv`` and the HTTP workers'
+   environment, default one process per core × 4 threads, serving ``pingan.wsgi.application``
+   in a timing wrapper; the socket server is not needed: nothing here pushes; or, with
+   ``--server asgi``, the former uvicorn server with its admission gate: ``bench._rush``) and
+   warms it up: ``--warmup`` other volunteers sign up for a task of their own over 8
+   connections.
 3. For each ``--profiles`` shape, the officer posts a new task (``post_task``: a night patrol
    tomorrow, ``--slots`` slots, offered to the team), every user gets a fresh bearer token
    (``issue_token``), and each user sends ``POST /api/volunteers/tasks/{code}/signup`` once:
@@ -25,10 +29,11 @@ What it does:
    answers gave are 1..n-slots and equal each sign-up's rank in id order, and every accepted
    id is below every waiting id (the slots went to the first through the lock).
 5. Prints client latency (p50/p90/p95/p99/max, from each request's send; for ``window``
-   from its arrival), throughput, the server-side split (to the app / queued at the admission
-   gate / in Django — the server-side time per request — / after), SQL per request (count,
+   from its arrival), throughput, the server-side split (queued before Django — for a gunicorn
+   thread, or to the app and at the ASGI admission gate — / in Django — the server-side time
+   per request — / after), SQL per request (count,
    time, the statement taking the task's row lock — on PostgreSQL the whole one-statement claim,
-   lock wait included —, pool check-out, COMMIT, statements that raised even if handled), CPU
+   lock wait included —, connecting, COMMIT, statements that raised even if handled), CPU
    by party and, on PostgreSQL, what the backends were waiting for (``pg_stat_activity``
    sampled every 50 ms).
 
