@@ -19,13 +19,13 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from pingan.accounts.models import Role, User
-from pingan.core import clock
+from pingan.core import clock, qr
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.disputes.validation import normalise_phone
 from pingan.incidents.services import next_code
 from pingan.live.groups import user_group
 from pingan.orgs.models import OrgUnit
-from pingan.volunteers import push, qr
+from pingan.volunteers import push
 from pingan.volunteers.access import in_scope
 
 from . import ledger

@@ -20,7 +20,7 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from pingan.accounts.models import Role, User
-from pingan.core import clock, refcache
+from pingan.core import clock, qr, refcache
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.geo.distance import haversine_m
 from pingan.incidents.services import PhotoUpload, check_photos, next_code
@@ -29,7 +29,7 @@ from pingan.orgs.models import Grid, OrgUnit
 from pingan.points import ledger
 from pingan.points.models import RuleCode
 
-from . import push, qr
+from . import push
 from .access import (
     LIVE_MEMBERSHIP,
     can_manage_task,

@@ -19,12 +19,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_safe
 
 from pingan.accounts.models import User
-from pingan.core import clock
+from pingan.core import clock, qr
 from pingan.core.errors import NotFound, ServiceError
 from pingan.disputes.validation import normalise_phone
 from pingan.orgs.services import grids_geojson
 
-from . import access, qr, services
+from . import access, services
 from .forms import ReasonForm, TaskForm, TeamForm, scope_grids
 from .models import LIVE_MEMBERSHIP, MembershipStatus, SignupStatus, TaskStatus
 from .views import (

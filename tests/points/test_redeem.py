@@ -52,7 +52,7 @@ def test_order_validity_follows_the_setting(world, shops):
 
 
 def _svg_of(url: str) -> str:
-    from pingan.volunteers.qr import svg
+    from pingan.core.qr import svg
 
     return svg(url)
 
