@@ -2,20 +2,12 @@
 
 import argparse
 import os
+import sys
 import threading
+import time
+import unicodedata
 
-DEMO_LOGINS = [
-    ("commander", "指挥员（县局指挥中心）", "/console/"),
-    ("chief1", "派出所所长（城关所）", "/console/disputes/"),
-    ("officer1", "社区民警", "/unit/"),
-    ("aux1", "辅警", "/unit/"),
-    ("grid1", "网格员", "/disputes/mine/"),
-    ("volunteer1", "义警", "/volunteer/"),
-    ("leader1", "义警队长", "/volunteer/teams/"),
-    ("citizen1", "群众", "/report/"),
-    ("clerk1", "爱心超市店员", "/shop/verify/"),
-]
-DEMO_PASSWORD = "pingan-demo"
+from pingan.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
 
 
 def _setup(demo: bool) -> None:
@@ -28,15 +20,90 @@ def _setup(demo: bool) -> None:
     django.setup()
 
 
+def _pad(text: str, width: int) -> str:
+    """Left-justify by terminal columns: a Chinese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - used, 0)
+
+
 def _print_logins(host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     print("\n平安 pingan 演示县已就绪 / demo county ready\n")
     print(f"  打开 / open: {base}/")
     print(f"  密码 / password (all): {DEMO_PASSWORD}\n")
     for username, role, path in DEMO_LOGINS:
-        print(f"  {username:<12} {role:<16} {base}{path}")
-    print(f"  {'admin':<12} {'系统管理员':<16} {base}/admin/")
+        print(f"  {_pad(username, 12)} {_pad(role, 24)} {base}{path}")
     print(f"\n  API docs: {base}/api/docs\n", flush=True)
+
+
+class _Progress:
+    """Numbered steps with elapsed time, and, while a long step runs, a ticking line with its
+    usual duration, so a first start never sits silent for minutes.
+
+    scripts/demo.sh numbers its own steps first and passes how many in PINGAN_DEMO_STEPS_DONE.
+    """
+
+    def __init__(self, steps: int):
+        self.done = int(os.environ.get("PINGAN_DEMO_STEPS_DONE", "0") or 0)
+        self.total = self.done + steps
+        self.tty = sys.stdout.isatty()
+        self._ticker = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def step(self, title: str, expected: str = "") -> None:
+        self.finish()
+        self.done += 1
+        self.title, self.started = title, time.monotonic()
+        hint = f"（{expected}）" if expected else ""
+        self.write(f"[{self.done}/{self.total}] {title}{hint}\n")
+        if expected:
+            self._stop = threading.Event()
+            self._ticker = threading.Thread(target=self._tick, args=(expected,), daemon=True)
+            self._ticker.start()
+
+    def _tick(self, expected: str) -> None:
+        every = 1.0 if self.tty else 30.0
+        while not self._stop.wait(every):
+            elapsed = _clock(time.monotonic() - self.started)
+            line = f"  … {self.title}：已用 {elapsed}，{expected}"
+            self.write(line if self.tty else line + "\n", status=self.tty)
+
+    def write(self, text: str, status: bool = False) -> None:
+        """Write a line; on a terminal the ticking status line is redrawn in place."""
+        with self._lock:
+            if self.tty:
+                sys.stdout.write("\r\033[K")
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    def finish(self) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
+            self.write(f"  完成，用时 {_clock(time.monotonic() - self.started)}\n")
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+class _ProgressOut:
+    """A stdout for management commands that keeps the progress line intact."""
+
+    def __init__(self, progress: _Progress):
+        self.progress = progress
+
+    def write(self, text: str) -> None:
+        self.progress.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _run_server(args, background: bool, simulate: float = 0.0) -> None:
@@ -60,11 +127,24 @@ def _run_server(args, background: bool, simulate: float = 0.0) -> None:
 
 
 def cmd_demo(args) -> None:
+    progress = _Progress(steps=4)
+    progress.step("准备数据库 / database")
     _setup(demo=True)
     from django.core.management import call_command
 
+    from pingan.orgs.models import OrgUnit
+
     call_command("migrate", verbosity=0)
-    call_command("demo_data", if_empty=True)
+    first = not OrgUnit.objects.exists()
+    progress.step(
+        "生成演示县 / demo county",
+        "首次通常需要 5–10 分钟，只做一次" if first else "",
+    )
+    call_command("demo_data", if_empty=True, stdout=_ProgressOut(progress))
+    progress.step("压缩静态文件 / static files")
+    call_command("collectstatic", interactive=False, verbosity=0)
+    progress.step("启动服务 / starting the server")
+    progress.finish()
     _print_logins(args.host, args.port)
     _run_server(args, True, 0 if args.no_simulate else args.rate)
 
@@ -90,7 +170,8 @@ def cmd_worker(args) -> None:
 
     stop = threading.Event()
     if settings.TASKS["default"]["BACKEND"].startswith("django_tasks_rq"):
-        threading.Thread(target=bg._sweeper, args=(stop, 5.0), daemon=True).start()
+        # Only tasks here: the periodic jobs run in one `pingan scheduler`, however many
+        # workers there are (docs/deployment.md).
         call_command("rqworker", "default", with_scheduler=True)
     else:
         bg.start(stop)
@@ -98,6 +179,13 @@ def cmd_worker(args) -> None:
             stop.wait()
         except KeyboardInterrupt:
             stop.set()
+
+
+def cmd_scheduler(args) -> None:
+    _setup(demo=False)
+    from django.core.management import call_command
+
+    call_command("scheduler")
 
 
 def cmd_manage(args) -> None:
@@ -135,6 +223,10 @@ def main(argv=None) -> None:
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="background task worker (with Redis deployments)")
     worker.set_defaults(func=cmd_worker)
+    scheduler = sub.add_parser(
+        "scheduler", help="the periodic jobs (sweeps, pruning) with Redis deployments: run one"
+    )
+    scheduler.set_defaults(func=cmd_scheduler)
     manage = sub.add_parser("manage", help="Django management commands")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)

@@ -44,6 +44,10 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated,
+# e.g. "127.0.0.1,10.0.0.0/8"). None by default: the audit log and the anonymous report quota
+# then use the connection's own address (pingan/core/clientip.py, docs/deployment.md).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -66,9 +70,12 @@ INSTALLED_APPS = [
     "pingan.points",
     "pingan.live",
     "pingan.demo",
+    # Only for its bundled Swagger UI (templates and static files): /api/docs works offline.
+    "ninja",
 ]
 
 MIDDLEWARE = [
+    "pingan.core.clientip.ClientAddressMiddleware",  # X-Forwarded-For from TRUSTED_PROXIES only
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pingan.core.middleware.SessionMiddleware",  # Django's, without session writes on /api/
@@ -78,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pingan.core.pages.ServiceErrorPages",  # a ServiceError escaping a page → its error page
 ]
 
 # The API's requests (pingan/wsgi.py) go through only what they use: security headers, the
@@ -85,6 +93,7 @@ MIDDLEWARE = [
 # CSRF token itself). Locale, messages, CSRF cookies, frame options and static files are the
 # pages' business, and cost every report ~0.2 ms.
 API_MIDDLEWARE = [
+    "pingan.core.clientip.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "pingan.core.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -222,13 +231,32 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# PINGAN_HTTPS=1: browsers reach pingan only over HTTPS, through a reverse proxy that terminates
+# TLS and sets X-Forwarded-Proto (docs/deployment.md). Off by default: the demo and the embedded
+# server speak plain HTTP on 127.0.0.1. `manage.py check --deploy` is clean with it on.
+HTTPS = env_bool("PINGAN_HTTPS", False)
+if HTTPS:
+    # Trust the proxy's word for the scheme; the proxy must overwrite the header it is sent.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HSTS: a year by default over HTTPS (try SECURE_HSTS_SECONDS=3600 first on a new host name).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# The preload directive asks browsers' built-in HSTS lists to take the whole domain; that is the
+# domain owner's decision, so it is off unless asked for, and so is Django's reminder about it.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+# A lost CSRF cookie keeps what the user typed (pingan/core/pages.py).
+CSRF_FAILURE_VIEW = "pingan.core.pages.csrf_failure"
 
 # --- i18n -------------------------------------------------------------------------------------
+# Pages are Chinese only (docs/decisions.md): no English switch. Django's own texts (form errors,
+# the admin) follow LANGUAGE_CODE whatever the browser asks for.
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGES = [("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
@@ -240,6 +268,13 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+# `collectstatic` (run by `pingan demo`; a deployment runs `pingan manage collectstatic`) writes
+# hashed, gzip/brotli-compressed copies that WhiteNoise serves with a one-year cache. Until it
+# has run, pages link the plain names and WhiteNoise serves them from the source folders.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "pingan.core.staticfiles.StaticStorage"},
+}
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 5 * 1024 * 1024)
@@ -269,6 +304,10 @@ DISPUTE_MAX_PENDING_REQUESTS = env_int("DISPUTE_MAX_PENDING_REQUESTS", 3)
 SITE_URL = env_str("SITE_URL", "").rstrip("/")
 # Check-in opens this long before a task starts and closes when it ends.
 VOLUNTEER_CHECKIN_EARLY_MINUTES = env_int("VOLUNTEER_CHECKIN_EARLY_MINUTES", 60)
+# Check-out stays open this long after a task ends. Only time inside the task's own window
+# (starts_at to ends_at) is credited: neither tolerance adds hours, and work with no time in the
+# window cannot be confirmed.
+VOLUNTEER_CHECKOUT_GRACE_MINUTES = env_int("VOLUNTEER_CHECKOUT_GRACE_MINUTES", 120)
 # Default radius around the meeting point for a check-in by position.
 VOLUNTEER_CHECKIN_RADIUS_M = env_int("VOLUNTEER_CHECKIN_RADIUS_M", 300)
 # A redemption order not verified within this many days expires and its points come back.
@@ -278,6 +317,8 @@ POINTS_ORDER_VALID_DAYS = env_int("POINTS_ORDER_VALID_DAYS", 30)
 POINTS_EXPIRE_AFTER_YEARS = env_int("POINTS_EXPIRE_AFTER_YEARS", 0)
 # SMS / message gateway: a dotted path to a pingan.notify.backends.MessageBackend.
 MESSAGE_BACKEND = env_str("MESSAGE_BACKEND", "pingan.notify.backends.ConsoleBackend")
+# `manage.py prune` deletes messages sent (or given up) more than this many days ago.
+PRUNE_MESSAGES_AFTER_DAYS = env_int("PRUNE_MESSAGES_AFTER_DAYS", 90)
 DUPLICATE_RADIUS_M = env_int("DUPLICATE_RADIUS_M", 100)
 DUPLICATE_WINDOW_MINUTES = env_int("DUPLICATE_WINDOW_MINUTES", 30)
 ANON_REPORTS_PER_HOUR = env_int("ANON_REPORTS_PER_HOUR", 10)
@@ -296,7 +337,14 @@ warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume sy
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A refused request (4xx: 403, 404, CSRF failure, a ServiceError's page) is one line, not a
+    # traceback (pingan/core/pages.py).
+    "filters": {"one_line_refusals": {"()": "pingan.core.pages.OneLineRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django.request": {"filters": ["one_line_refusals"]},
+        "django.security.csrf": {"filters": ["one_line_refusals"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 
@@ -306,3 +354,4 @@ if TESTING:
     MESSAGE_BACKEND = "pingan.notify.backends.MemoryBackend"
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     LIVE_FANOUT = env_str("LIVE_FANOUT", "inline")
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}

@@ -6,7 +6,6 @@ from pingan.api import api
 urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("pingan.accounts.urls")),
     path("", include("pingan.incidents.urls")),
     path("", include("pingan.orgs.urls")),
@@ -14,3 +13,9 @@ urlpatterns = [
     path("", include("pingan.volunteers.urls")),
     path("", include("pingan.points.urls")),
 ]
+
+# Error pages in the site's layout, in Chinese (pingan/core/pages.py).
+handler400 = "pingan.core.pages.bad_request"
+handler403 = "pingan.core.pages.permission_denied"
+handler404 = "pingan.core.pages.page_not_found"
+handler500 = "pingan.core.pages.server_error"

@@ -5,12 +5,15 @@ Each grid has its officer; GA1 also an auxiliary and a grid worker. Units are on
 their grids.
 """
 
+import os
 from dataclasses import dataclass
 
 import pytest
 import shapely
 from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from pingan.accounts.models import Role, User
 from pingan.accounts.services import issue_token
@@ -26,6 +29,16 @@ from pingan.points.models import PointRule
 from pingan.points.rules import ensure_default_rules as ensure_default_point_rules
 
 PASSWORD = "correct-horse-battery"
+
+# Property tests have a budget: "default" for every run (CI included), "thorough" for a search
+# that is worth an afternoon (HYPOTHESIS_PROFILE=thorough). No deadline: parallel workers on a
+# busy 2-core machine make single examples slow without anything being wrong. Tests that set
+# their own max_examples keep it.
+hypothesis_settings.register_profile(
+    "default", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("thorough", max_examples=1000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # GA1 is a 0.02° square centred on (114.30, 26.30); GB1 on (114.40, 26.30).
 GA1_CENTER = (114.30, 26.30)

@@ -1,19 +1,19 @@
 from datetime import datetime
 
 from ninja import Router, Schema
-from pydantic import Field
 
 from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import ServiceError
+from pingan.core.schemas import InputSchema, Text
 
 from . import services
 
 router = Router(tags=["auth"])
 
 
-class LoginIn(Schema):
-    username: str = Field(min_length=1, max_length=150)
-    password: str = Field(min_length=1, max_length=256)
+class LoginIn(InputSchema):
+    username: Text(150, min_length=1)
+    password: Text(256, min_length=1)
 
 
 class TokenOut(Schema):

@@ -1,17 +1,14 @@
 """Write audit entries. Called by every service that shows or changes protected data."""
 
 from pingan.core import clock
+from pingan.core.clientip import client_ip as core_client_ip
 
 from .models import AuditEntry
 
 
 def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    # Behind the deployment's proxy the first X-Forwarded-For hop is the client.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
-    return ip or None
+    # X-Forwarded-For only from TRUSTED_PROXIES, and its rightmost untrusted hop.
+    return core_client_ip(request)
 
 
 def record(actor, action: str, object_type: str, object_ref: str, *, detail=None, ip=None):

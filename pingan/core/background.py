@@ -1,4 +1,5 @@
-"""Background threads for the embedded deployment: the task worker and the sweeper.
+"""Background threads for the embedded deployment: the task worker and the sweeper (which runs
+the same management commands as `manage.py scheduler`, see pingan/core/periodic.py).
 
 In the embedded set-up (no Redis) the channel layer lives in the web process's memory, so work
 that pushes live updates (offer expiry, re-dispatch) must run in that same process. Healthchecks'
@@ -10,7 +11,6 @@ import threading
 import uuid
 
 from django.conf import settings
-from django.db import close_old_connections
 
 log = logging.getLogger(__name__)
 
@@ -34,39 +34,13 @@ def _task_worker(stop: threading.Event) -> None:
     worker.run()
 
 
-# Disputes and points move in days, not seconds: their sweeps (overdue orders, the "no
-# progress" rule; uncollected redemptions, tip awards, the yearly expiry) and the retry of
-# undelivered messages run every this many dispatch sweeps.
-SLOW_SWEEP_EVERY = 12
-
-
 def _sweeper(stop: threading.Event, interval_s: float) -> None:
-    """Safety net: expire overdue offers and retry incidents still waiting for a free unit;
-    less often, escalate overdue dispute orders, re-run time-based risk rules, expire
-    uncollected redemptions, credit tips and retry messages whose delivery task never ran."""
-    from pingan.disputes.services import sweep as sweep_disputes
-    from pingan.incidents.services import sweep
-    from pingan.notify.services import retry_queued
-    from pingan.points.services import sweep as sweep_points
+    """The periodic jobs (pingan/core/periodic.py: the dispatch sweep every round, disputes,
+    points and message retries every minute, pruning every hour), each run as its management
+    command, as `manage.py scheduler`, cron or a systemd timer would."""
+    from pingan.core import periodic
 
-    rounds = 0
-    while not stop.wait(interval_s):
-        close_old_connections()
-        try:
-            sweep()
-        except Exception:
-            log.exception("dispatch sweep failed")
-        rounds += 1
-        if rounds % SLOW_SWEEP_EVERY == 1:
-            for name, job in (
-                ("dispute", sweep_disputes),
-                ("points", sweep_points),
-                ("message", retry_queued),
-            ):
-                try:
-                    job()
-                except Exception:
-                    log.exception("%s sweep failed", name)
+    periodic.run_forever(stop, interval_s)
 
 
 def start(stop: threading.Event, *, sweep_interval_s: float = 5.0, simulate_rate: float = 0.0):

@@ -1,4 +1,4 @@
-"""QR codes as inline SVG (segno): the team's invite code and the task's on-site code."""
+"""QR codes as inline SVG (segno): team invites, on-site task codes, redemption codes."""
 
 import io
 

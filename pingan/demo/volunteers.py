@@ -52,7 +52,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from pingan.accounts.models import Role, User
-from pingan.core import clock
+from pingan.core import clock, sequences
 from pingan.core.errors import ServiceError
 from pingan.disputes.models import MediationSession
 from pingan.geo.crs import from_wgs84
@@ -978,7 +978,7 @@ class Run:
         rng = random.Random(f"{self.seed}:past:{life.key}")
         poster = life.poster
         task = Task.objects.create(
-            code=incidents.next_code("RW", now),
+            code=sequences.next_code("RW", now),
             kind=life.kind,
             title=life.title,
             description=life.description,

@@ -2,14 +2,15 @@
 
 from django.db.models import Q
 
-from pingan.accounts.models import Role, User
+from pingan.accounts.models import User
+
+# Re-exported for callers not yet importing pingan.accounts.roles directly.
+from pingan.accounts.roles import REVEAL_ROLES, can_reveal, is_staff_viewer  # noqa: F401
 from pingan.core.errors import NotFound
 from pingan.orgs import services as orgs
 from pingan.orgs.models import Grid
 
 from .models import CaseOrder, Dispute
-
-REVEAL_ROLES = (Role.OFFICER, Role.COMMANDER)
 
 
 def staff_grids(user: User):
@@ -42,13 +43,3 @@ def get_dispute_for(user: User, code: str) -> Dispute:
     if dispute is None:
         raise NotFound("未找到该纠纷，或您无权查看")
     return dispute
-
-
-def is_staff_viewer(user: User) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.is_staff_role)
-
-
-def can_reveal(user: User) -> bool:
-    """Full personal data (ID numbers, phones, addresses) is for officers and commanders."""
-    # Pages may ask for anyone, signed in or not; AnonymousUser has no role.
-    return user.is_authenticated and (user.is_superuser or user.role in REVEAL_ROLES)

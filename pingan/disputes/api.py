@@ -9,512 +9,77 @@ The contract the phone apps rely on:
   (`POST /api/disputes/{code}/...`) answers 200 with the dispute's updated detail; a record the
   action created (a session, an agreement, a signature, a visit, a party) is in that detail,
   newest last.
+* Lists answer the one page envelope `{"count", "items", "limit", "offset", "next_offset"}`
+  (`pingan.core.pagination`), paged by `limit` (1-200, default 50) and `offset`.
 * A dispute that does not exist and one the caller may not see are both 404, so codes cannot be
   probed. Errors are `{"error": {"code", "message", "details"?}}` like the rest of the API.
 
 Every state change goes through `pingan.disputes.services`; this module only validates the shape
-of the input, resolves usernames and turns rows into JSON.
+of the input, resolves usernames and turns rows into JSON. The schemas are in `schemas.py`.
 """
-
-import re
-from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Literal
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
-from django.utils import timezone
-from ninja import Query, Router, Schema
-from pydantic import AfterValidator, Field, field_validator
+from ninja import Query, Router
 
 from pingan.accounts.models import User
 from pingan.audit.services import client_ip
 from pingan.core import clock
 from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import Forbidden, NotFound, ServiceError
-from pingan.incidents.snapshot import iso
+from pingan.core.pagination import Listing, paginated
+from pingan.core.schemas import (
+    AgreementNumber,
+    DisputeCode,
+    IncidentCode,
+    QueryBool,
+    QueryText,
+)
+from pingan.core.timefmt import iso
 
 from . import lists, queries, services
 from .models import (
     CaseOrder,
-    Channel,
     Dispute,
     DisputeEvent,
-    DisputeType,
     OrderStatus,
     Party,
-    PartyKind,
-    PartyRole,
-    Risk,
     RiskRule,
-    Route,
-    RouteBody,
     RuleKind,
-    SessionOutcome,
-    SignerRole,
-    Status,
-    Vulnerability,
+)
+from .schemas import (
+    AcceptIn,
+    AgreementIn,
+    AnyDetailOut,
+    ConvertIn,
+    DeclineIn,
+    DisputeDetailOut,
+    DisputeFilterIn,
+    DisputeIn,
+    DisputeListOut,
+    DisputeNoteIn,
+    DisputeResolveIn,
+    DisputeSummaryOut,
+    OrderIn,
+    OwnerIn,
+    PartyIn,
+    PartyListOut,
+    PublicDisputeOut,
+    PublicListOut,
+    RequestIn,
+    ReviewIn,
+    ReviewListOut,
+    RiskIn,
+    RiskRuleOut,
+    RouteIn,
+    SessionIn,
+    SignatureIn,
+    VisitDueListOut,
+    VisitDueOut,
+    VisitIn,
 )
 
 router = Router(tags=["disputes"], auth=REQUIRED)
-
-# Codes are generated as JF20261123-000123 (TJ… for agreements, JQ… for incidents). Anything
-# else cannot exist, so it is a 404 before it reaches the database (a NUL byte would otherwise
-# make PostgreSQL raise).
-CODE_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
-MAX_ID = 2**31 - 1
-
-
-# --- input schemas ------------------------------------------------------------------------------
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("不能为空")
-    return value
-
-
-def _text(max_len: int):
-    """Required text: at least one non-space character."""
-    return Annotated[str, Field(min_length=1, max_length=max_len), AfterValidator(_not_blank)]
-
-
-def _aware(value: datetime) -> datetime:
-    # A phone may send local wall time without an offset: read it in the project's zone.
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
-
-
-Username = Annotated[str, Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")]
-When = Annotated[datetime, AfterValidator(_aware)]
-RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
-OptionalText = str | None
-
-
-class In(Schema):
-    """Base of every input: no NUL characters or lone surrogates, which the databases refuse."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value):
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise ValueError("不能包含空字符")
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValueError("包含无效字符") from exc
-        return value
-
-
-class LocationIn(In):
-    lng: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
-
-
-class PartyIn(In):
-    name: _text(100)
-    kind: Literal[tuple(PartyKind.values)]  # type: ignore[valid-type]
-    role: Literal[tuple(PartyRole.values)]  # type: ignore[valid-type]
-    id_number: OptionalText = Field(default=None, max_length=30)
-    phone: OptionalText = Field(default=None, max_length=30)
-    address: OptionalText = Field(default=None, max_length=200)
-    vulnerability: Literal[tuple(Vulnerability.values)] | None = None  # type: ignore[valid-type]
-    notify: bool = False
-
-    def to_input(self) -> services.PartyInput:
-        return services.PartyInput(
-            name=self.name,
-            kind=self.kind,
-            role=self.role,
-            id_number=self.id_number or "",
-            phone=self.phone or "",
-            address=self.address or "",
-            vulnerability=self.vulnerability or "",
-            notify=self.notify,
-        )
-
-
-DisputeTypeIn = Literal[tuple(DisputeType.values)]  # type: ignore[valid-type]
-StaffChannelIn = Literal[tuple(c.value for c in services.STAFF_CHANNELS)]  # type: ignore[valid-type]
-
-
-class DisputeIn(In):
-    type: DisputeTypeIn
-    channel: StaffChannelIn
-    title: OptionalText = Field(default=None, max_length=80)
-    narrative: _text(5000)
-    grid: OptionalText = Field(default=None, max_length=32)
-    location: LocationIn | None = None
-    amount_yuan: Decimal | None = Field(
-        default=None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2
-    )
-    address: OptionalText = Field(default=None, max_length=200)
-    source_note: OptionalText = Field(default=None, max_length=300)
-    owner: Username | None = None
-    parties: list[PartyIn] = Field(min_length=1, max_length=services.MAX_PARTIES)
-
-
-class RequestIn(In):
-    type: DisputeTypeIn
-    title: OptionalText = Field(default=None, max_length=80)
-    narrative: _text(5000)
-    grid: OptionalText = Field(default=None, max_length=32)
-    location: LocationIn | None = None
-    address: OptionalText = Field(default=None, max_length=200)
-    notify: bool = True
-    # The resident is the applicant; these are the others (the resident's own entry is added).
-    other_parties: list[PartyIn] = Field(default_factory=list, max_length=services.MAX_PARTIES - 1)
-
-
-class ConvertIn(In):
-    type: DisputeTypeIn
-    title: OptionalText = Field(default=None, max_length=80)
-    narrative: OptionalText = Field(default=None, max_length=5000)
-    parties: list[PartyIn] = Field(min_length=1, max_length=services.MAX_PARTIES)
-    owner: Username | None = None
-
-
-class AcceptIn(In):
-    owner: Username | None = None
-
-
-class DeclineIn(In):
-    reason: _text(500)
-
-
-class RiskIn(In):
-    level: Literal["red", "yellow", "green", ""]
-    reason: _text(500)
-
-
-class ReviewIn(In):
-    note: OptionalText = Field(default=None, max_length=500)
-
-
-class RouteIn(In):
-    route: Literal[tuple(Route.values)]  # type: ignore[valid-type]
-    body_kind: Literal[tuple(RouteBody.values)]  # type: ignore[valid-type]
-    body_name: _text(100)
-    contact_name: _text(50)
-    contact_phone: OptionalText = Field(default=None, max_length=30)
-    reason: OptionalText = Field(default=None, max_length=500)
-
-
-class OwnerIn(In):
-    username: Username
-
-
-class NoteIn(In):
-    message: _text(500)
-
-
-class OrderIn(In):
-    owner: Username
-    deadline: When
-    plan: _text(2000)
-
-
-class SessionIn(In):
-    held_at: When
-    place: _text(100)
-    participants: _text(500)
-    outcome: Literal[tuple(SessionOutcome.values)]  # type: ignore[valid-type]
-    notes: OptionalText = Field(default=None, max_length=5000)
-
-
-class AgreementIn(In):
-    facts: _text(5000)
-    terms: _text(5000)
-    mediator_body: _text(100)
-    performance: OptionalText = Field(default=None, max_length=500)
-    session_id: RecordId | None = None
-
-
-class SignatureIn(In):
-    role: Literal[tuple(SignerRole.values)]  # type: ignore[valid-type]
-    party_id: RecordId | None = None
-    name: OptionalText = Field(default=None, max_length=100)
-
-
-class ResolveIn(In):
-    note: _text(2000)
-
-
-class VisitIn(In):
-    holds: bool
-    note: _text(500)
-    visit_id: RecordId | None = None
-
-
-class DisputeFilterIn(In):
-    risk: Literal[tuple(Risk.values)] | None = None  # type: ignore[valid-type]
-    status: Literal[(*Status.values, "open_all")] | None = None  # type: ignore[valid-type]
-    type: DisputeTypeIn | None = None
-    channel: Literal[tuple(Channel.values)] | None = None  # type: ignore[valid-type]
-    route: Literal[(*Route.values, "none")] | None = None  # type: ignore[valid-type]
-    grid: str | None = Field(default=None, max_length=32)
-    min_age_days: int | None = Field(default=None, ge=0, le=3650)
-    max_age_days: int | None = Field(default=None, ge=0, le=3650)
-    q: str | None = Field(default=None, max_length=50)
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
-
-    def to_filters(self) -> lists.DisputeFilters:
-        return lists.DisputeFilters(
-            risk=self.risk or "",
-            status=self.status or "",
-            type=self.type or "",
-            channel=self.channel or "",
-            route=self.route or "",
-            grid=self.grid or "",
-            min_age_days=self.min_age_days,
-            max_age_days=self.max_age_days,
-            q=self.q or "",
-        )
-
-
-class PageIn(In):
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
-
-
-# --- output schemas -----------------------------------------------------------------------------
-
-
-class RefOut(Schema):
-    code: str
-    name: str
-
-
-class RiskReasonOut(Schema):
-    rule: str = ""
-    name: str = ""
-    level: str = ""
-    detail: str = ""
-
-
-class DisputeSummaryOut(Schema):
-    code: str
-    title: str
-    type: str
-    type_label: str
-    channel: str
-    channel_label: str
-    status: str
-    status_label: str
-    risk: str
-    risk_label: str
-    risk_reasons: list[RiskReasonOut]
-    route: str
-    route_label: str
-    grid: RefOut
-    org: RefOut
-    owner: str | None
-    reported_at: str
-    last_progress_at: str
-    age_days: int
-    party_count: int
-    has_order: bool = Field(description="An active tracked order (重点订单跟踪中)")
-
-
-class DisputeListOut(Schema):
-    count: int
-    items: list[DisputeSummaryOut]
-
-
-class PartyOut(Schema):
-    id: int
-    kind: str
-    kind_label: str
-    role: str
-    role_label: str
-    name: str
-    id_number: str
-    phone: str
-    address: str
-    vulnerability: str
-    vulnerability_label: str
-    notify: bool
-
-
-class PartyListOut(Schema):
-    full: bool
-    items: list[PartyOut]
-
-
-class EventOut(Schema):
-    id: int
-    at: str
-    kind: str
-    label: str
-    message: str
-    actor: str | None
-    public: bool
-    data: dict
-
-
-class HandoffOut(Schema):
-    at: str
-    route: str
-    route_label: str
-    body_kind: str
-    body_kind_label: str
-    body_name: str
-    contact_name: str
-    contact_phone: str
-    reason: str
-    by: str | None
-
-
-class OrderOut(Schema):
-    owner: str
-    owner_name: str
-    deadline: str
-    overdue: bool
-    plan: str
-    status: str
-    status_label: str
-    supervising_org: RefOut
-    escalation_level: int
-    created_at: str
-    done_at: str | None
-
-
-class SessionOut(Schema):
-    id: int
-    held_at: str
-    place: str
-    participants: str
-    mediator: str | None
-    outcome: str
-    outcome_label: str
-    notes: str
-    recorded_at: str
-
-
-class SignatureOut(Schema):
-    role: str
-    role_label: str
-    party_id: int | None
-    name: str
-    signed_at: str
-
-
-class AgreementOut(Schema):
-    number: str
-    session_id: int | None
-    facts: str
-    terms: str
-    performance: str
-    mediator_body: str
-    created_at: str
-    signatures: list[SignatureOut]
-
-
-class VisitOut(Schema):
-    id: int
-    due_at: str
-    after_days: int
-    status: str
-    status_label: str
-    visited_at: str | None
-    visited_by: str | None
-    holds: bool | None
-    note: str
-
-
-class RiskOverrideOut(Schema):
-    level: str
-    level_label: str
-    reason: str
-    by: str | None
-    at: str | None
-
-
-class DisputeDetailOut(DisputeSummaryOut):
-    view: Literal["staff"]
-    narrative: str
-    amount_yuan: str | None = Field(description="Decimal as text, e.g. 12000.00")
-    address: str
-    source_note: str
-    incident: str | None
-    accepted_at: str | None
-    resolved_at: str | None
-    closed_at: str | None
-    resolution_note: str
-    relapse_count: int
-    risk_computed: str
-    risk_evaluated_at: str | None
-    risk_override: RiskOverrideOut | None
-    parties: list[PartyOut]
-    timeline: list[EventOut]
-    handoffs: list[HandoffOut]
-    order: OrderOut | None
-    sessions: list[SessionOut]
-    agreements: list[AgreementOut]
-    visits: list[VisitOut]
-    can_reveal: bool
-
-
-class PublicPartyOut(Schema):
-    kind: str
-    kind_label: str
-    role: str
-    role_label: str
-    name: str
-
-
-class PublicEventOut(Schema):
-    at: str
-    kind: str
-    label: str
-    message: str
-
-
-class PublicDisputeOut(Schema):
-    view: Literal["public"]
-    code: str
-    title: str
-    type: str
-    type_label: str
-    status: str
-    status_label: str
-    grid: RefOut
-    address: str
-    narrative: str
-    reported_at: str
-    last_progress_at: str
-    parties: list[PublicPartyOut]
-    timeline: list[PublicEventOut]
-
-
-AnyDetailOut = Annotated[DisputeDetailOut | PublicDisputeOut, Field(discriminator="view")]
-
-
-class PublicListOut(Schema):
-    count: int
-    items: list[PublicDisputeOut]
-
-
-class VisitDueOut(Schema):
-    id: int
-    due_at: str
-    after_days: int
-    dispute: RefOut
-    grid: RefOut
-    owner: str | None
-
-
-class RuleOut(Schema):
-    code: str
-    name: str
-    kind: str
-    kind_label: str
-    level: str
-    level_label: str
-    params: dict
-    description: str
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -524,19 +89,13 @@ def _label(user) -> str | None:
     return user.label if user is not None else None
 
 
-def _check_code(code: str) -> str:
-    if not CODE_RE.match(code or ""):
-        raise NotFound("未找到该纠纷，或您无权查看")
-    return code
-
-
 def _require_staff(user) -> None:
     if not services.is_staff_viewer(user):
         raise Forbidden("只有民警、辅警、网格员和指挥员可以查看纠纷列表")
 
 
 def _visible(user, code: str) -> Dispute:
-    return services.get_dispute_for(user, _check_code(code))
+    return services.get_dispute_for(user, code)
 
 
 def _user_named(username: str | None, field: str) -> User | None:
@@ -781,13 +340,8 @@ def detail_for(user, d: Dispute) -> dict:
     return staff_detail(d, user) if services.is_staff_viewer(user) else public_view(d)
 
 
-def _after(request, code: str) -> dict:
+def _after(request, code: DisputeCode) -> dict:
     return detail_for(request.auth, services.get_dispute_for(request.auth, code))
-
-
-def _page(qs, page) -> tuple[int, list]:
-    total = qs.count()
-    return total, list(qs[page.offset : page.offset + page.limit])
 
 
 # --- collection endpoints (fixed paths first, so `/{code}` does not swallow them) ---------------
@@ -803,13 +357,16 @@ def _page(qs, page) -> tuple[int, list]:
         "route=none means no route chosen yet. Ordered newest first."
     ),
 )
+@paginated()
 def list_disputes(request, filters: Query[DisputeFilterIn]):
     user = request.auth
     _require_staff(user)
     now = clock.now()
     qs = lists.filter_disputes(services.disputes_for(user), filters.to_filters(), now=now)
-    total, rows = _page(_with_counts(qs).order_by("-reported_at", "-pk"), filters)
-    return {"count": total, "items": [summary(d, now) for d in rows]}
+    return Listing(
+        _with_counts(qs).order_by("-reported_at", "-pk"),
+        render=lambda rows: [summary(d, now) for d in rows],
+    )
 
 
 @router.post(
@@ -876,7 +433,8 @@ def request_mediation(request, payload: RequestIn):
     response=PublicListOut,
     summary="我的调解申请 · My mediation requests with their public steps",
 )
-def my_requests(request, page: Query[PageIn]):
+@paginated()
+def my_requests(request):
     user = request.auth
     qs = (
         services.disputes_for(user)
@@ -891,11 +449,9 @@ def my_requests(request, page: Query[PageIn]):
             ),
         )
     )
-    total, rows = _page(qs, page)
-    return {
-        "count": total,
-        "items": [public_view(d, d.public_events, d.parties.all()) for d in rows],
-    }
+    return Listing(
+        qs, render=lambda rows: [public_view(d, d.public_events, d.parties.all()) for d in rows]
+    )
 
 
 @router.post(
@@ -904,11 +460,9 @@ def my_requests(request, page: Query[PageIn]):
     summary="警情转纠纷 · Turn an incident into a dispute, linked both ways",
     description="A second conversion of the same incident is 409 already_converted.",
 )
-def convert_incident(request, incident_code: str, payload: ConvertIn):
+def convert_incident(request, incident_code: IncidentCode, payload: ConvertIn):
     user = request.auth
     _require_staff(user)
-    if not CODE_RE.match(incident_code):
-        raise NotFound("未找到该警情，或您无权查看")
     dispute = services.convert_incident(
         user,
         incident_code,
@@ -923,37 +477,42 @@ def convert_incident(request, incident_code: str, payload: ConvertIn):
 
 @router.get(
     "/review",
-    response=list[DisputeSummaryOut],
+    response=list[DisputeSummaryOut] | ReviewListOut,
     summary="每日研判 · Today's yellow disputes not yet reviewed",
 )
-def review_list(request, page: Query[PageIn]):
+@paginated(legacy_array=True)
+def review_list(request):
     user = request.auth
     _require_staff(user)
     now = clock.now()
-    rows = _with_counts(services.daily_review_list(user))[page.offset : page.offset + page.limit]
-    return [summary(d, now) for d in rows]
+    return Listing(
+        _with_counts(services.daily_review_list(user)).order_by("last_progress_at", "pk"),
+        render=lambda rows: [summary(d, now) for d in rows],
+    )
 
 
 @router.get(
     "/visits/due",
-    response=list[VisitDueOut],
+    response=list[VisitDueOut] | VisitDueListOut,
     summary="待回访 · Return visits that are due",
 )
-def visits_due(request, page: Query[PageIn]):
+@paginated(legacy_array=True)
+def visits_due(request):
     user = request.auth
     _require_staff(user)
-    qs = services.visits_due(user).select_related("dispute__owner")
-    return [
-        {
-            "id": v.pk,
-            "due_at": iso(v.due_at),
-            "after_days": v.after_days,
-            "dispute": {"code": v.dispute.code, "name": v.dispute.title},
-            "grid": {"code": v.dispute.grid.code, "name": v.dispute.grid.name},
-            "owner": v.dispute.owner.label if v.dispute.owner_id else None,
-        }
-        for v in qs[page.offset : page.offset + page.limit]
-    ]
+    qs = services.visits_due(user).select_related("dispute__owner").order_by("due_at", "pk")
+    return Listing(qs, render=lambda rows: [_visit_due_out(v) for v in rows])
+
+
+def _visit_due_out(v) -> dict:
+    return {
+        "id": v.pk,
+        "due_at": iso(v.due_at),
+        "after_days": v.after_days,
+        "dispute": {"code": v.dispute.code, "name": v.dispute.title},
+        "grid": {"code": v.dispute.grid.code, "name": v.dispute.grid.name},
+        "owner": v.dispute.owner.label if v.dispute.owner_id else None,
+    }
 
 
 @router.get(
@@ -965,7 +524,12 @@ def visits_due(request, page: Query[PageIn]):
         "same figures as the console's statistics page and its Excel export."
     ),
 )
-def dispute_stats(request, from_: str = Query("", alias="from"), to: str = "", org: str = ""):
+def dispute_stats(
+    request,
+    from_: QueryText(20) = Query("", alias="from"),
+    to: QueryText(20) = "",
+    org: QueryText(32) = "",
+):
     month_from = queries.parse_month(from_, field="from", label="起始月份")
     month_to = queries.parse_month(to, field="to", label="截止月份")
     return queries.summary(
@@ -975,7 +539,7 @@ def dispute_stats(request, from_: str = Query("", alias="from"), to: str = "", o
 
 @router.get(
     "/rules",
-    response=list[RuleOut],
+    response=list[RiskRuleOut],
     summary="预警规则 · The active risk rules behind the colours",
 )
 def risk_rules(request):
@@ -1008,7 +572,7 @@ def risk_rules(request):
         '"view": "public".'
     ),
 )
-def get_dispute(request, code: str):
+def get_dispute(request, code: DisputeCode):
     return detail_for(request.auth, _visible(request.auth, code))
 
 
@@ -1018,10 +582,9 @@ def get_dispute(request, code: str):
     summary="当事人 · Parties, masked or in full (full=true is audited)",
     description="full=true is for officers and commanders and writes an audit entry.",
 )
-def get_parties(request, code: str, full: bool = False):
+def get_parties(request, code: DisputeCode, full: QueryBool = False):
     user = request.auth
     _require_staff(user)
-    _check_code(code)
     if full:
         parties = services.party_data_for(user, code, ip=client_ip(request))
         return {"full": True, "items": [lists.full_party(p) for p in parties]}
@@ -1033,8 +596,8 @@ def get_parties(request, code: str, full: bool = False):
 
 
 @router.post("/{code}/parties", response=DisputeDetailOut, summary="增加当事人 · Add a party")
-def add_party(request, code: str, payload: PartyIn):
-    services.add_party(request.auth, _check_code(code), payload.to_input())
+def add_party(request, code: DisputeCode, payload: PartyIn):
+    services.add_party(request.auth, code, payload.to_input())
     return _after(request, code)
 
 
@@ -1043,7 +606,7 @@ def add_party(request, code: str, payload: PartyIn):
     response=DisputeDetailOut,
     summary="受理申请 · Accept a resident's request (owner optional)",
 )
-def accept(request, code: str, payload: AcceptIn | None = None):
+def accept(request, code: DisputeCode, payload: AcceptIn | None = None):
     _visible(request.auth, code)
     owner = _user_named(payload.owner if payload else None, "owner")
     services.accept_request(request.auth, code, owner=owner)
@@ -1055,8 +618,8 @@ def accept(request, code: str, payload: AcceptIn | None = None):
     response=DisputeDetailOut,
     summary="不予受理 · Decline a resident's request with a reason",
 )
-def decline(request, code: str, payload: DeclineIn):
-    services.decline_request(request.auth, _check_code(code), payload.reason)
+def decline(request, code: DisputeCode, payload: DeclineIn):
+    services.decline_request(request.auth, code, payload.reason)
     return _after(request, code)
 
 
@@ -1065,8 +628,8 @@ def decline(request, code: str, payload: DeclineIn):
     response=DisputeDetailOut,
     summary='人工调整风险等级 · Override the colour with a reason ("" returns to the rules)',
 )
-def override_risk(request, code: str, payload: RiskIn):
-    services.override_risk(request.auth, _check_code(code), payload.level, payload.reason)
+def override_risk(request, code: DisputeCode, payload: RiskIn):
+    services.override_risk(request.auth, code, payload.level, payload.reason)
     return _after(request, code)
 
 
@@ -1075,9 +638,9 @@ def override_risk(request, code: str, payload: RiskIn):
     response=DisputeDetailOut,
     summary="研判 · Record today's daily review of a yellow dispute",
 )
-def review(request, code: str, payload: ReviewIn | None = None):
+def review(request, code: DisputeCode, payload: ReviewIn | None = None):
     note = payload.note if payload and payload.note else ""
-    services.review(request.auth, _check_code(code), note)
+    services.review(request.auth, code, note)
     return _after(request, code)
 
 
@@ -1086,10 +649,10 @@ def review(request, code: str, payload: ReviewIn | None = None):
     response=DisputeDetailOut,
     summary="化解途径 · Choose or change the route and hand off (a change needs a reason)",
 )
-def set_route(request, code: str, payload: RouteIn):
+def set_route(request, code: DisputeCode, payload: RouteIn):
     services.set_route(
         request.auth,
-        _check_code(code),
+        code,
         route=payload.route,
         body_kind=payload.body_kind,
         body_name=payload.body_name,
@@ -1105,7 +668,7 @@ def set_route(request, code: str, payload: RouteIn):
     response=DisputeDetailOut,
     summary="变更责任人 · Hand the dispute to another owner",
 )
-def assign_owner(request, code: str, payload: OwnerIn):
+def assign_owner(request, code: DisputeCode, payload: OwnerIn):
     user = request.auth
     _visible(user, code)
     owner = _user_named(payload.username, "username")
@@ -1118,8 +681,8 @@ def assign_owner(request, code: str, payload: OwnerIn):
 
 
 @router.post("/{code}/notes", response=DisputeDetailOut, summary="工作记录 · Add a staff note")
-def add_note(request, code: str, payload: NoteIn):
-    services.add_note(request.auth, _check_code(code), payload.message)
+def add_note(request, code: DisputeCode, payload: DisputeNoteIn):
+    services.add_note(request.auth, code, payload.message)
     return _after(request, code)
 
 
@@ -1128,7 +691,7 @@ def add_note(request, code: str, payload: NoteIn):
     response=DisputeDetailOut,
     summary="列入订单管理 · Track as an order: owner, deadline, plan",
 )
-def open_order(request, code: str, payload: OrderIn):
+def open_order(request, code: DisputeCode, payload: OrderIn):
     user = request.auth
     _visible(user, code)
     owner = _user_named(payload.owner, "owner")
@@ -1141,10 +704,10 @@ def open_order(request, code: str, payload: OrderIn):
     response=DisputeDetailOut,
     summary="调解记录 · Record a mediation session",
 )
-def record_session(request, code: str, payload: SessionIn):
+def record_session(request, code: DisputeCode, payload: SessionIn):
     services.record_session(
         request.auth,
-        _check_code(code),
+        code,
         held_at=payload.held_at,
         place=payload.place,
         participants=payload.participants,
@@ -1159,10 +722,10 @@ def record_session(request, code: str, payload: SessionIn):
     response=DisputeDetailOut,
     summary="调解协议书 · Draft a mediation agreement",
 )
-def draft_agreement(request, code: str, payload: AgreementIn):
+def draft_agreement(request, code: DisputeCode, payload: AgreementIn):
     services.draft_agreement(
         request.auth,
-        _check_code(code),
+        code,
         facts=payload.facts,
         terms=payload.terms,
         mediator_body=payload.mediator_body,
@@ -1177,11 +740,9 @@ def draft_agreement(request, code: str, payload: AgreementIn):
     response=DisputeDetailOut,
     summary="协议签字 · Record who signed the paper agreement, and when",
 )
-def sign_agreement(request, code: str, number: str, payload: SignatureIn):
+def sign_agreement(request, code: DisputeCode, number: AgreementNumber, payload: SignatureIn):
     user = request.auth
     _visible(user, code)
-    if not CODE_RE.match(number):
-        raise NotFound("未找到该协议书，或您无权查看")
     if services.get_agreement_for(user, number).dispute.code != code:
         raise NotFound("未找到该协议书，或您无权查看")
     services.sign_agreement(
@@ -1195,8 +756,8 @@ def sign_agreement(request, code: str, number: str, payload: SignatureIn):
     response=DisputeDetailOut,
     summary="化解 · Mark resolved; return visits are scheduled",
 )
-def resolve(request, code: str, payload: ResolveIn):
-    services.resolve(request.auth, _check_code(code), payload.note)
+def resolve(request, code: DisputeCode, payload: DisputeResolveIn):
+    services.resolve(request.auth, code, payload.note)
     return _after(request, code)
 
 
@@ -1205,10 +766,10 @@ def resolve(request, code: str, payload: ResolveIn):
     response=DisputeDetailOut,
     summary="回访 · Record a return visit (holds=false reopens the dispute)",
 )
-def record_visit(request, code: str, payload: VisitIn):
+def record_visit(request, code: DisputeCode, payload: VisitIn):
     services.record_visit(
         request.auth,
-        _check_code(code),
+        code,
         holds=payload.holds,
         note=payload.note,
         visit_id=payload.visit_id,

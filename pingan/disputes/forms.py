@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from pingan.accounts.models import Role, User
+from pingan.core.forms import ChineseForm
 from pingan.orgs import services as orgs
 from pingan.orgs.models import Grid, OrgUnit
 
@@ -28,46 +29,6 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 
 def _blank(label: str, choices) -> list:
     return [("", label), *choices]
-
-
-class ChineseForm(forms.Form):
-    """Django's built-in messages follow the browser's language; these pages always speak
-    Chinese, so every field gets its messages here, named after its label."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            label = field.label or "该项"
-            choice = isinstance(field, forms.ChoiceField | forms.ModelChoiceField)
-            messages = {
-                "required": f"请{'选择' if choice else '填写'}{label}",
-                "invalid": f"{label}格式不正确",
-                "invalid_choice": f"{label}的选项无效",
-                "max_length": f"{label}不能超过 {getattr(field, 'max_length', '')} 字",
-                "min_value": f"{label}不能小于 {getattr(field, 'min_value', '')}",
-                "max_value": f"{label}不能大于 {getattr(field, 'max_value', '')}",
-                "max_digits": f"{label}的数字过大",
-                "max_decimal_places": f"{label}最多保留两位小数",
-                "max_whole_digits": f"{label}的数字过大",
-            }
-            if isinstance(field, forms.DateTimeField):
-                messages["invalid"] = f"{label}格式应为 年-月-日 时:分，例如 2026-11-23 09:30"
-            if isinstance(field, forms.DecimalField):
-                messages["invalid"] = f"{label}必须是数字"
-            field.error_messages.update(messages)
-
-    def chinese_errors(self) -> list[str]:
-        seen: list[str] = []
-        for errors in self.errors.values():
-            for message in errors:
-                if message not in seen:
-                    seen.append(message)
-        return seen
-
-    def service_error(self, exc) -> None:
-        """Attach a services.ServiceError to the form (next to its field when there is one)."""
-        field = (exc.details or {}).get("field") if isinstance(exc.details, dict) else None
-        self.add_error(field if field in self.fields else None, exc.message)
 
 
 def _text(label, max_length, *, required=False, rows=None, **attrs):

@@ -10,7 +10,7 @@ people, not of a report rush, so this reads each event with the ORM.
 """
 
 from pingan.accounts.models import User
-from pingan.incidents.snapshot import iso
+from pingan.core.timefmt import iso
 from pingan.live import outbox, registry
 from pingan.live.groups import DISPUTE_ALL_GROUP, dispute_org_group, user_group
 from pingan.orgs.services import scope_org

@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from pingan.accounts.models import Role, User
 from pingan.audit import services as audit
-from pingan.core import clock
+from pingan.core import clock, sequences
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
+from pingan.core.validation import clean_text, normalise_phone
+from pingan.geo.location import normalise_location
 from pingan.incidents import services as incidents
 from pingan.incidents.models import Incident
 from pingan.notify.services import queue_message
@@ -61,14 +63,7 @@ from .models import (
     VisitStatus,
 )
 from .stats import tracked
-from .validation import (
-    MAX_PARTIES,
-    PartyInput,
-    clean_common,
-    clean_party,
-    clean_text,
-    normalise_phone,
-)
+from .validation import MAX_PARTIES, PartyInput, clean_common, clean_party
 
 STAFF_CHANNELS = (Channel.CADRE_GRID, Channel.COMMUNITY_WORK, Channel.ONLINE, Channel.CASE)
 
@@ -298,7 +293,7 @@ def _resolve_grid(user: User, grid_code, lng, lat, crs) -> Grid:
         return grid
     if lng is None or lat is None:
         raise ServiceError("grid_required", "请选择网格或在地图上标出地点")
-    lng, lat = incidents.normalise_location(lng, lat, crs or "wgs84")
+    lng, lat = normalise_location(lng, lat, crs or "wgs84")
     grid, location = orgs.locate_grid(lng, lat)
     # The index always answers with the nearest grid; a dispute outside every grid is not
     # silently handed to whichever grid happens to be nearest (maybe another county's).
@@ -355,7 +350,7 @@ def _create(
     owner = owner or grid.officer
     _check_owner(owner, grid.org)
     dispute = Dispute(
-        code=incidents.next_code("JF", now),
+        code=sequences.next_code("JF", now),
         type=type_,
         channel=channel,
         source_note=source_note,
@@ -950,7 +945,7 @@ def draft_agreement(
     agreement = Agreement.objects.create(
         dispute=dispute,
         session=session,
-        number=incidents.next_code("TJ", now),
+        number=sequences.next_code("TJ", now),
         facts=facts,
         terms=terms,
         performance=performance,

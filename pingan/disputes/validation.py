@@ -4,11 +4,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import phonenumbers
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
 
 from pingan.core.errors import ServiceError
+from pingan.core.validation import clean_text, normalise_phone
 
 from .models import DisputeType, Party, PartyKind, PartyRole, Vulnerability
 
@@ -25,32 +25,6 @@ class PartyInput:
     address: str = ""
     vulnerability: str = ""
     notify: bool = False
-
-
-def clean_text(value, *, field: str, label: str, max_len: int, required: bool = True) -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else None
-    if text is None:
-        raise ServiceError("invalid_input", f"{label}必须是文字", details={"field": field})
-    if required and not text:
-        raise ServiceError(f"{field}_required", f"{label}不能为空", details={"field": field})
-    if len(text) > max_len:
-        raise ServiceError(
-            f"{field}_too_long", f"{label}不能超过 {max_len} 字", details={"field": field}
-        )
-    return text
-
-
-def normalise_phone(raw: str, *, field: str = "phone") -> str:
-    raw = (raw or "").strip()
-    if not raw:
-        return ""
-    try:
-        number = phonenumbers.parse(raw, "CN")
-    except phonenumbers.NumberParseException as exc:
-        raise ServiceError("bad_phone", f"手机号无效：{raw}", details={"field": field}) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ServiceError("bad_phone", f"手机号无效：{raw}", details={"field": field})
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def party_key(kind: str, name: str, id_number: str, phone: str) -> str:

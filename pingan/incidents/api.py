@@ -1,114 +1,51 @@
-"""REST endpoints for incidents, unit actions, units and 1-3-5 compliance."""
+"""REST endpoints for incidents, unit actions, units and 1-3-5 compliance.
 
-from datetime import datetime
-from typing import Literal
+Every answer is typed (`schemas.py`), so the OpenAPI document describes it. Staff-only keys of an
+incident's detail (`reporter`, `duplicates`) and a milestone's `deadline` (only while it runs)
+are left out when they do not apply, as before: those routes serialise with `exclude_unset`.
+Lists answer the page envelope of `pingan.core.pagination`.
+"""
 
 from django.db.models import Prefetch
-from ninja import File, Query, Router, Schema
+from ninja import File, Query, Router
 from ninja.files import UploadedFile
-from pydantic import Field, field_validator
 
 from pingan.core.api_auth import OPTIONAL, REQUIRED
 from pingan.core.errors import Forbidden, ServiceError
+from pingan.core.pagination import Listing, paginated
+from pingan.core.schemas import IncidentCode, QueryBool
+from pingan.core.timefmt import iso
+from pingan.core.uploads import PhotoUpload, max_photo_read
 from pingan.orgs.services import visible_orgs
 
 from . import queries, services
-from .models import Assignment, Category, Outcome, Source, Status, Unit
-from .snapshot import assignment_dict, incident_snapshot, iso
+from .models import Assignment, Category, Source, Unit
+from .schemas import (
+    CategoryOut,
+    ComplianceFilter,
+    ComplianceOut,
+    DutyIn,
+    IncidentDetailOut,
+    IncidentFilter,
+    IncidentListOut,
+    IncidentNoteIn,
+    IncidentOut,
+    IncidentResolveIn,
+    MergeIn,
+    MyAssignmentListOut,
+    MyAssignmentOut,
+    PhotosOut,
+    PositionIn,
+    RateIn,
+    RedispatchIn,
+    ReportIn,
+    UnitListOut,
+    UnitOut,
+)
+from .snapshot import assignment_dict, incident_snapshot
 
 router = Router(tags=["incidents"])
 units_router = Router(tags=["units"])
-
-CRS = Literal["wgs84", "gcj02", "bd09"]
-
-
-# --- schemas ------------------------------------------------------------------------------------
-
-
-class LocationIn(Schema):
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
-    crs: CRS = "wgs84"
-
-
-class ReportIn(Schema):
-    category: str = Field(min_length=6, max_length=6, pattern=r"^\d{6}$")
-    description: str = Field(min_length=1, max_length=2000)
-    location: LocationIn
-    address: str | None = Field(default=None, max_length=200)
-    anonymous: bool = False
-    source: Literal["citizen_app", "phone_transfer", "patrol", "volunteer", "sensor"] = (
-        "citizen_app"
-    )
-
-    @field_validator("description")
-    @classmethod
-    def not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("描述不能为空")
-        return value
-
-
-class CategoryOut(Schema):
-    code: str
-    name: str
-    level: int
-    parent: str | None
-    default_priority: int
-
-
-class ResolveIn(Schema):
-    outcome: Literal[tuple(Outcome.values)]  # type: ignore[valid-type]
-    note: str = Field(default="", max_length=2000)
-    valid: bool = True
-
-
-class NoteIn(Schema):
-    note: str = Field(default="", max_length=500)
-
-
-class RateIn(Schema):
-    rating: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=500)
-
-
-class RedispatchIn(Schema):
-    unit_id: int | None = None
-    reason: str = Field(default="", max_length=200)
-
-
-class MergeIn(Schema):
-    into: str = Field(min_length=1, max_length=20)
-
-
-class PositionIn(Schema):
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
-    crs: CRS = "wgs84"
-
-
-class DutyIn(Schema):
-    on_duty: bool
-
-
-class IncidentFilter(Schema):
-    status: Literal[tuple(Status.values)] | None = None  # type: ignore[valid-type]
-    category: str | None = Field(default=None, pattern=r"^\d{2,6}$")
-    grid: str | None = None
-    org: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    open: bool = False
-    q: str | None = Field(default=None, max_length=100)
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
-
-
-class ComplianceFilter(Schema):
-    group: Literal["grid", "org"] = "grid"
-    since: datetime | None = None
-    until: datetime | None = None
-
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -170,7 +107,8 @@ def categories(request):
 
 @router.post(
     "/incidents",
-    response={201: dict},
+    response={201: IncidentOut},
+    exclude_unset=True,
     auth=OPTIONAL,
     summary="Report an incident (citizen or anonymous; anonymous is rate-limited)",
 )
@@ -197,20 +135,26 @@ def report(request, payload: ReportIn):
 
 @router.post(
     "/incidents/{code}/photos",
-    response={201: dict},
+    response={201: PhotosOut},
     auth=REQUIRED,
     summary="Attach photos to my report (JPEG, PNG or WebP)",
 )
-def add_photos(request, code: str, photos: list[UploadedFile] = File(...)):
+def add_photos(request, code: IncidentCode, photos: list[UploadedFile] = File(...)):
     incident = services.get_incident_for(request.auth, code)
-    uploads = [
-        services.PhotoUpload(p.name or "photo", p.read(services.max_photo_read())) for p in photos
-    ]
+    uploads = [PhotoUpload(p.name or "photo", p.read(max_photo_read())) for p in photos]
     services.add_photos(incident, request.auth, uploads)
     return 201, {"photos": [p.image.url for p in incident.photos.all()]}
 
 
-@router.get("/incidents", response=dict, auth=REQUIRED, summary="Incidents I may see, filtered")
+@router.get(
+    "/incidents",
+    response=IncidentListOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+    summary="Incidents I may see, filtered; newest first",
+    description="`limit` 1-500 (default 50). `total` is `count` under its old name.",
+)
+@paginated(max_limit=500)
 def list_incidents(request, filters: Query[IncidentFilter]):
     user = _user(request)
     org = None
@@ -229,24 +173,23 @@ def list_incidents(request, filters: Query[IncidentFilter]):
         open_only=filters.open,
         q=filters.q,
     )
-    total = qs.count()
-    page = list(
-        qs.order_by("-reported_at")[
-            filters.offset : filters.offset + filters.limit
-        ].prefetch_related(
+    return Listing(
+        qs.order_by("-reported_at", "-pk").prefetch_related(
             Prefetch("assignments", queryset=Assignment.objects.select_related("unit"))
-        )
+        ),
+        render=lambda rows: [incident_snapshot(i, list(i.assignments.all())) for i in rows],
+        extra=lambda page: {"total": page["count"]},
     )
-    return {
-        "total": total,
-        "items": [incident_snapshot(i, list(i.assignments.all())) for i in page],
-    }
 
 
 @router.get(
-    "/incidents/{code}", response=dict, auth=REQUIRED, summary="One incident with its timeline"
+    "/incidents/{code}",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+    summary="One incident with its timeline",
 )
-def get_incident(request, code: str):
+def get_incident(request, code: IncidentCode):
     return detail(services.get_incident_for(request.auth, code), request.auth)
 
 
@@ -254,78 +197,130 @@ def _after(request, code):
     return detail(services.get_incident_for(request.auth, code), request.auth)
 
 
-@router.post("/incidents/{code}/accept", response=dict, auth=REQUIRED)
-def accept(request, code: str):
+@router.post(
+    "/incidents/{code}/accept",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def accept(request, code: IncidentCode):
     services.accept(code, request.auth)
     return _after(request, code)
 
 
-@router.post("/incidents/{code}/decline", response=dict, auth=REQUIRED)
-def decline(request, code: str, payload: NoteIn | None = None):
+@router.post(
+    "/incidents/{code}/decline",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def decline(request, code: IncidentCode, payload: IncidentNoteIn | None = None):
     services.decline(code, request.auth, payload.note if payload else "")
     return _after(request, code)
 
 
-@router.post("/incidents/{code}/arrive", response=dict, auth=REQUIRED)
-def arrive(request, code: str):
+@router.post(
+    "/incidents/{code}/arrive",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def arrive(request, code: IncidentCode):
     services.arrive(code, request.auth)
     return _after(request, code)
 
 
-@router.post("/incidents/{code}/reinforce", response=dict, auth=REQUIRED)
-def reinforce(request, code: str, payload: NoteIn | None = None):
+@router.post(
+    "/incidents/{code}/reinforce",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def reinforce(request, code: IncidentCode, payload: IncidentNoteIn | None = None):
     services.request_reinforcement(code, request.auth, payload.note if payload else "")
     return _after(request, code)
 
 
-@router.post("/incidents/{code}/resolve", response=dict, auth=REQUIRED)
-def resolve(request, code: str, payload: ResolveIn):
+@router.post(
+    "/incidents/{code}/resolve",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def resolve(request, code: IncidentCode, payload: IncidentResolveIn):
     services.resolve(
         code, request.auth, outcome=payload.outcome, note=payload.note, valid=payload.valid
     )
     return _after(request, code)
 
 
-@router.post("/incidents/{code}/rate", response=dict, auth=REQUIRED)
-def rate(request, code: str, payload: RateIn):
+@router.post(
+    "/incidents/{code}/rate",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def rate(request, code: IncidentCode, payload: RateIn):
     services.rate(code, request.auth, payload.rating, payload.comment)
     return _after(request, code)
 
 
-@router.post("/incidents/{code}/redispatch", response=dict, auth=REQUIRED)
-def redispatch(request, code: str, payload: RedispatchIn):
+@router.post(
+    "/incidents/{code}/redispatch",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def redispatch(request, code: IncidentCode, payload: RedispatchIn):
     services.redispatch(code, request.auth, unit_id=payload.unit_id, reason=payload.reason)
     return _after(request, code)
 
 
-@router.post("/incidents/{code}/merge", response=dict, auth=REQUIRED)
-def merge(request, code: str, payload: MergeIn):
+@router.post(
+    "/incidents/{code}/merge",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def merge(request, code: IncidentCode, payload: MergeIn):
     services.merge(code, payload.into, request.auth)
     return _after(request, payload.into)
 
 
-@router.post("/incidents/{code}/split", response=dict, auth=REQUIRED)
-def split(request, code: str):
+@router.post(
+    "/incidents/{code}/split",
+    response=IncidentDetailOut,
+    exclude_unset=True,
+    auth=REQUIRED,
+)
+def split(request, code: IncidentCode):
     services.split(code, request.auth)
     return _after(request, code)
 
 
 @router.get(
     "/assignments/mine",
-    response=list[dict],
+    response=list[MyAssignmentOut] | MyAssignmentListOut,
+    exclude_unset=True,
     auth=REQUIRED,
     summary="Offers and assignments of my unit, newest first",
 )
-def my_assignments(request, active: bool = True, limit: int = Query(50, ge=1, le=200)):
-    qs = services.assignments_for(request.auth)
+@paginated(legacy_array=True)
+def my_assignments(request, active: QueryBool = True):
+    qs = services.assignments_for(request.auth).order_by("-offered_at", "-pk")
     if active:
         qs = qs.filter(status__in=("offered", "accepted", "arrived"))
-    return [{**assignment_dict(a), "incident": incident_snapshot(a.incident)} for a in qs[:limit]]
+    return Listing(
+        qs,
+        render=lambda rows: [
+            {**assignment_dict(a), "incident": incident_snapshot(a.incident)} for a in rows
+        ],
+    )
 
 
 @router.get(
     "/sla/compliance",
-    response=list[dict],
+    response=list[ComplianceOut],
     auth=REQUIRED,
     summary="1-3-5 compliance per grid or org unit",
 )
@@ -354,7 +349,7 @@ def unit_dict(unit: Unit) -> dict:
     }
 
 
-@units_router.get("/me", response=dict, auth=REQUIRED)
+@units_router.get("/me", response=UnitOut, auth=REQUIRED)
 def my_unit(request):
     unit = services.unit_for_user(request.auth)
     if unit is None:
@@ -362,24 +357,32 @@ def my_unit(request):
     return unit_dict(Unit.objects.select_related("org").get(pk=unit.pk))
 
 
-@units_router.post("/me/position", response=dict, auth=REQUIRED)
+@units_router.post("/me/position", response=UnitOut, auth=REQUIRED)
 def my_position(request, payload: PositionIn):
     unit = services.update_position(request.auth, payload.lng, payload.lat, payload.crs)
     return unit_dict(Unit.objects.select_related("org").get(pk=unit.pk))
 
 
-@units_router.post("/me/duty", response=dict, auth=REQUIRED)
+@units_router.post("/me/duty", response=UnitOut, auth=REQUIRED)
 def my_duty(request, payload: DutyIn):
     unit = services.set_duty(request.auth, payload.on_duty)
     return unit_dict(Unit.objects.select_related("org").get(pk=unit.pk))
 
 
-@units_router.get("", response=list[dict], auth=REQUIRED, summary="Units in my jurisdiction")
-def list_units(request, on_duty: bool | None = None):
+@units_router.get(
+    "",
+    response=list[UnitOut] | UnitListOut,
+    auth=REQUIRED,
+    summary="Units in my jurisdiction",
+)
+@paginated(legacy_array=True, array_limit=None)
+def list_units(request, on_duty: QueryBool | None = None):
     user = request.auth
     if not user.is_commander:
         raise Forbidden("只有指挥员可以查看警力分布")
     qs = Unit.objects.select_related("org").filter(org__in=visible_orgs(user))
     if on_duty is not None:
         qs = qs.filter(on_duty=on_duty)
-    return [unit_dict(u) for u in qs.order_by("org_path", "name")]
+    return Listing(
+        qs.order_by("org_path", "name", "pk"), render=lambda rows: [unit_dict(u) for u in rows]
+    )

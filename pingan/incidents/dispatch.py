@@ -11,10 +11,11 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 
 from pingan.geo.distance import haversine_m
 
-from .models import Incident, Unit
+from .models import Incident, Unit, UnitKind
 
 ROAD_FACTOR = 1.3  # straight line → road distance, a common rule of thumb for rural roads
 SEARCH_RADIUS_KM = 60  # no unit further than this is offered automatically
@@ -24,9 +25,11 @@ NEAR_RADIUS_KM = 8
 @dataclass(frozen=True)
 class Candidate:
     unit: Unit
-    distance_m: float
-    eta_seconds: int
+    distance_m: float | None
+    eta_seconds: int | None
     own_grid: bool
+    # Set for a fallback offer (no unit has a fresh position): "own_grid" or "response_team".
+    fallback: str = ""
 
 
 class _RankedCandidates(list):
@@ -144,3 +147,37 @@ def candidates(
         ranked.append((key, row, distance, eta, own))
     ranked.sort(key=lambda item: item[0])
     return _RankedCandidates(ranked)
+
+
+FALLBACK_OWN_GRID = "own_grid"
+FALLBACK_RESPONSE_TEAM = "response_team"
+
+
+def fallback_candidates(
+    incident: Incident, *, own_user_ids: set[int], station_path: str, exclude_unit_ids=()
+) -> list[Candidate]:
+    """When no free unit has a fresh position: the grid's own on-duty officer and auxiliaries,
+    then the station's on-duty quick-response teams, wherever their last position was (or
+    without one). Only run after the normal search found nobody, so it costs the report path
+    nothing in the usual case. Distance and ETA come from a last known position, if any."""
+    wanted = Q(user_id__in=own_user_ids) if own_user_ids else Q(pk__in=[])
+    if station_path:
+        wanted |= Q(kind=UnitKind.RESPONSE_TEAM, org_path__startswith=station_path)
+    units = (
+        Unit.objects.filter(wanted, on_duty=True, current_assignment__isnull=True)
+        .exclude(pk__in=list(exclude_unit_ids))
+        .only(*UNIT_FIELDS)
+    )
+    ranked = []
+    for unit in units:
+        own = unit.user_id in own_user_ids
+        distance = eta = None
+        if unit.lng is not None and unit.lat is not None:
+            distance = haversine_m(incident.lng, incident.lat, unit.lng, unit.lat)
+            eta = eta_seconds(distance)
+        rank = 0 if own and unit.kind == UnitKind.OFFICER else 1 if own else 2
+        key = (rank, eta if eta is not None else math.inf, unit.pk)
+        why = FALLBACK_OWN_GRID if own else FALLBACK_RESPONSE_TEAM
+        ranked.append((key, Candidate(unit, distance, eta, own, why)))
+    ranked.sort(key=lambda item: item[0])
+    return [candidate for _, candidate in ranked]

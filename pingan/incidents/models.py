@@ -189,6 +189,9 @@ class EventKind(models.TextChoices):
     SPLIT = "split", "拆分"
     OFFERED = "offered", "派警"
     NO_UNIT = "no_unit", "暂无可派警力"
+    # No unit near had a fresh position: the grid's own staff or the station's quick-response
+    # team was offered instead, and the commander is told (boards show this row).
+    POSITION_FALLBACK = "position_fallback", "警力位置过期，兜底派警"
     OFFER_EXPIRED = "offer_expired", "派警超时"
     DECLINED = "declined", "拒绝"
     REDISPATCHED = "redispatched", "改派"

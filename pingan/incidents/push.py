@@ -11,12 +11,13 @@ hears each event once. The id is the sequence number a reconnecting page catches
 from collections import defaultdict
 
 from pingan.accounts.models import User
+from pingan.core.timefmt import iso
 from pingan.live import registry
 from pingan.live.groups import ALL_GROUP, org_group, user_group
 from pingan.orgs.services import scope_org
 
 from .models import Assignment, EventKind, Incident, IncidentEvent
-from .snapshot import incident_snapshot, iso
+from .snapshot import incident_snapshot
 
 SOURCE = "incidents"
 INCIDENT_RELATIONS = ("category", "grid", "org", "duplicate_of")

@@ -4,7 +4,6 @@ sent only after commit.
 """
 
 import hashlib
-import io
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,17 +13,17 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Q
-from PIL import Image, UnidentifiedImageError
 
 from pingan.accounts.models import User
 from pingan.core import clock, fastsql, sequences
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
-from pingan.geo.crs import UnknownCRS, to_wgs84, validate_lnglat
+from pingan.core.uploads import PhotoUpload, check_photos
 from pingan.geo.distance import haversine_m
+from pingan.geo.location import normalise_location
 from pingan.live import outbox
 from pingan.orgs import refdata as org_refdata
 from pingan.orgs import services as orgs
-from pingan.orgs.models import OrgUnit
+from pingan.orgs.models import OrgKind, OrgUnit
 
 from . import dispatch, push, throttle
 from . import refdata as category_refdata
@@ -44,18 +43,6 @@ from .models import (
     Status,
     Unit,
 )
-
-PHOTO_TYPES = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-}
-
-
-@dataclass
-class PhotoUpload:
-    name: str
-    content: bytes
 
 
 @dataclass(frozen=True)
@@ -167,57 +154,7 @@ def add_note(incident: Incident, user: User | None, message: str, *, now=None, d
     )
 
 
-# --- codes --------------------------------------------------------------------------------------
-
-# JQ20261123-000123: the day's number without a hot row (pingan/core/sequences.py). Other
-# domains take their codes through this name.
-next_code = sequences.next_code
-
-
-# --- validation helpers -------------------------------------------------------------------------
-
-
-def normalise_location(lng, lat, crs: str) -> tuple[float, float]:
-    try:
-        lng, lat = float(lng), float(lat)
-        validate_lnglat(lng, lat)
-    except (TypeError, ValueError) as exc:
-        raise ServiceError("bad_location", f"坐标无效：{exc}") from exc
-    try:
-        return to_wgs84(lng, lat, crs)
-    except UnknownCRS as exc:
-        raise ServiceError("bad_crs", "坐标系只能是 wgs84、gcj02 或 bd09") from exc
-
-
-def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]]:
-    """Accept JPEG, PNG or WebP only, judged by decoding the bytes rather than trusting names."""
-    if len(photos) > settings.PHOTO_MAX_COUNT:
-        raise ServiceError("too_many_photos", f"最多上传 {settings.PHOTO_MAX_COUNT} 张照片")
-    checked = []
-    for index, photo in enumerate(photos, start=1):
-        if len(photo.content) > settings.PHOTO_MAX_BYTES:
-            limit_mb = settings.PHOTO_MAX_BYTES / 1024 / 1024
-            raise ServiceError(
-                "photo_too_large", f"第 {index} 张照片超过 {limit_mb:g} MB", status=413
-            )
-        try:
-            with Image.open(io.BytesIO(photo.content)) as image:
-                image.verify()
-                kind = image.format
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise ServiceError("bad_photo", f"第 {index} 个文件不是有效的图片") from exc
-        if kind not in PHOTO_TYPES:
-            raise ServiceError(
-                "bad_photo_type", f"第 {index} 张照片格式不支持，只接受 JPG、PNG、WebP"
-            )
-        content_type, ext = PHOTO_TYPES[kind]
-        checked.append((photo, content_type, ext))
-    return checked
-
-
-def max_photo_read() -> int:
-    """Read one byte past the limit so an oversized upload is recognised, not truncated."""
-    return settings.PHOTO_MAX_BYTES + 1
+# --- photos -------------------------------------------------------------------------------------
 
 
 def _store_photos(incident: Incident, checked) -> None:
@@ -370,7 +307,7 @@ def report(
     with transaction.atomic():
         if not has_account:
             throttle.take_anonymous_report(client_key or "unknown", now)
-        incident.code = next_code("JQ", now)
+        incident.code = sequences.next_code("JQ", now)  # JQ20261123-000123
         incident.pk = fastsql.insert(
             Incident, **{f.attname: getattr(incident, f.attname) for f in _INCIDENT_FIELDS}
         )
@@ -531,24 +468,18 @@ def _dispatch(
         assignment = _offer(incident, candidate, now, role=role, by=by)
         if assignment is None:
             continue
-        if role == AssignmentRole.PRIMARY and incident.status == Status.PENDING:
-            fastsql.execute(_SET_STATUS_SQL, [Status.DISPATCHED, incident.pk])
-            incident.status = Status.DISPATCHED
-        why = "重新派警" if retry else "本网格警力" if candidate.own_grid else "就近警力"
-        timeline.append(
-            _spec(
-                EventKind.OFFERED,
-                now,
-                actor=by,
-                unit=candidate.unit,
-                message=f"派{AssignmentRole(role).label}：{candidate.unit.name}（{why}，"
-                f"约 {candidate.distance_m / 1000:.1f} 公里，预计 {candidate.eta_seconds} 秒）",
-                data={"assignment": assignment.pk, "role": role},
-            )
+        chosen, offered = _offered(
+            incident, candidate, assignment, now, role=role, by=by, retry=retry
         )
-        _schedule_expiry(assignment)
-        chosen = assignment
+        timeline.append(offered)
         break
+    if chosen is None:
+        # Nobody with a fresh position (e.g. no phone reported one since a restart): never let
+        # the report wait without an offer while the grid's own staff or the station's team is
+        # on duty. Costs queries only here, never when the normal search found someone.
+        chosen = _dispatch_fallback(
+            incident, now, role=role, by=by, exclude=exclude, timeline=timeline
+        )
     if chosen is None and not retry:
         waiting = (
             "暂无可派警力，等待空闲警力" if role == AssignmentRole.PRIMARY else ("暂无可派增援警力")
@@ -557,6 +488,81 @@ def _dispatch(
     if timeline:
         _events(incident, timeline)
     return chosen
+
+
+def _offered(incident, candidate, assignment, now, *, role, by, retry, why=None):
+    """After a successful offer: the incident's status, the expiry and the OFFERED row."""
+    if role == AssignmentRole.PRIMARY and incident.status == Status.PENDING:
+        fastsql.execute(_SET_STATUS_SQL, [Status.DISPATCHED, incident.pk])
+        incident.status = Status.DISPATCHED
+    if why is None:
+        why = "重新派警" if retry else "本网格警力" if candidate.own_grid else "就近警力"
+    if candidate.distance_m is not None:
+        where = f"约 {candidate.distance_m / 1000:.1f} 公里，预计 {candidate.eta_seconds} 秒"
+    else:
+        where = "位置未知"
+    spec = _spec(
+        EventKind.OFFERED,
+        now,
+        actor=by,
+        unit=candidate.unit,
+        message=f"派{AssignmentRole(role).label}：{candidate.unit.name}（{why}，{where}）",
+        data={"assignment": assignment.pk, "role": role},
+    )
+    _schedule_expiry(assignment)
+    return assignment, spec
+
+
+def _station_path(incident: Incident) -> str:
+    """The path of the police station above (or at) the incident's org, from the cache."""
+    if incident.org_id is None:
+        return ""
+    for org_id in reversed(org_refdata.ancestor_ids(incident.org_id)):
+        found = org_refdata.org(org_id)
+        if found is not None and found.kind == OrgKind.STATION:
+            return found.path
+    return ""
+
+
+def _dispatch_fallback(
+    incident: Incident, now, *, role, by, exclude: set[int], timeline: list[dict]
+) -> Assignment | None:
+    found = dispatch.fallback_candidates(
+        incident,
+        own_user_ids=_own_unit_users(incident),
+        station_path=_station_path(incident),
+        exclude_unit_ids=exclude,
+    )
+    for candidate in found:
+        assignment = _offer(incident, candidate, now, role=role, by=by)
+        if assignment is None:
+            continue
+        own = candidate.fallback == dispatch.FALLBACK_OWN_GRID
+        who = "本网格在岗警力" if own else "派出所快反队"
+        minutes = settings.POSITION_STALE_MINUTES
+        timeline.append(
+            _spec(
+                EventKind.POSITION_FALLBACK,
+                now,
+                unit=candidate.unit,
+                message=f"附近没有 {minutes} 分钟内上报过位置的空闲警力，已按值班安排派"
+                f"{who} {candidate.unit.name}，请指挥员核实警力位置并跟进到场",
+                data={"role": role, "fallback": candidate.fallback, "unit": candidate.unit.pk},
+            )
+        )
+        chosen, spec = _offered(
+            incident,
+            candidate,
+            assignment,
+            now,
+            role=role,
+            by=by,
+            retry=False,
+            why=f"{who}，位置未更新",
+        )
+        timeline.append(spec)
+        return chosen
+    return None
 
 
 def _free_unit(assignment: Assignment) -> None:

@@ -2,11 +2,9 @@
 
 from django.utils import timezone
 
+from pingan.core.timefmt import iso
+
 from .models import ACTIVE_ASSIGNMENT, Incident
-
-
-def iso(value):
-    return timezone.localtime(value).isoformat() if value else None
 
 
 def _elapsed(start, end):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pingan.core.errors import ServiceError
+from pingan.core.uploads import PhotoUpload, max_photo_read
 from pingan.orgs.models import Grid
 from pingan.orgs.services import grids_geojson, public_grid_outlines, visible_orgs
 
@@ -58,7 +59,7 @@ def report(request):
         if form.is_valid():
             data = form.cleaned_data
             photos = [
-                services.PhotoUpload(f.name, f.read(services.max_photo_read()))
+                PhotoUpload(f.name, f.read(max_photo_read()))
                 for f in request.FILES.getlist("photos")
             ]
             try:

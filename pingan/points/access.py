@@ -2,23 +2,16 @@
 helper that answers 404 alike for "missing" and "not yours", so codes cannot be probed."""
 
 from pingan.accounts.models import Role, User
+
+# Points are earned and spent by residents (holders); staff run the shops, clerks verify at
+# them. Re-exported for callers not yet importing pingan.accounts.roles directly.
+from pingan.accounts.roles import MANAGER_ROLES, is_clerk  # noqa: F401
+from pingan.accounts.roles import RESIDENT_ROLES as HOLDER_ROLES  # noqa: F401
+from pingan.accounts.roles import is_resident as is_holder  # noqa: F401
 from pingan.core.errors import NotFound
-from pingan.volunteers.access import in_scope, scope_path
+from pingan.orgs.scoping import in_scope, scope_path
 
 from .models import PointEntry, RedemptionOrder, Shop
-
-# Points are earned and spent by residents; staff run the shops, clerks verify at them.
-HOLDER_ROLES = (Role.CITIZEN, Role.VOLUNTEER)
-# Who may open shops, edit items and stock, and cancel orders on a resident's behalf.
-MANAGER_ROLES = (Role.COMMANDER, Role.OFFICER)
-
-
-def is_holder(user: User) -> bool:
-    return user.is_authenticated and user.role in HOLDER_ROLES and not user.is_superuser
-
-
-def is_clerk(user: User) -> bool:
-    return user.is_authenticated and user.role == Role.CLERK
 
 
 def can_manage_shop(user: User, shop: Shop) -> bool:

@@ -8,10 +8,11 @@ from django.contrib import admin, messages
 from pingan.accounts.models import Role, User
 from pingan.core import clock
 from pingan.core.errors import ServiceError
-from pingan.incidents.services import next_code
+from pingan.core.sequences import next_code
 
 from . import services
 from .models import PointEntry, PointRule, RedemptionOrder, RewardItem, Shop
+from .shop import MAX_STOCK
 
 
 @admin.register(PointRule)
@@ -72,6 +73,18 @@ class ShopForm(forms.ModelForm):
 
 
 class RewardItemForm(forms.ModelForm):
+    """`stock` is typed only for a new item. Redemptions decrement an existing item's stock at
+    any moment, so the admin never writes it back as a figure: it is shown read-only, and goods
+    are added or written off as a delta (`stock_change`) by `services.adjust_stock`."""
+
+    stock_change = forms.IntegerField(
+        label="库存增减",
+        required=False,
+        min_value=-MAX_STOCK,
+        max_value=MAX_STOCK,
+        help_text="补货填正数，报损填负数；只对已有商品生效",
+    )
+
     class Meta:
         model = RewardItem
         fields = [
@@ -85,6 +98,13 @@ class RewardItemForm(forms.ModelForm):
             "active",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "stock" in self.fields and self.instance.pk is not None:
+            # Disabled: the submitted value is ignored, and STOCK_SAFE_FIELDS never write it.
+            self.fields["stock"].disabled = True
+            self.fields["stock"].help_text = "当前库存；请用“库存增减”补货或报损"
+
     def clean_points_price(self):
         price = self.cleaned_data["points_price"]
         if price is None or price < 1:
@@ -97,12 +117,56 @@ class RewardItemForm(forms.ModelForm):
             return None
         return limit
 
+    def clean_stock(self):
+        stock = self.cleaned_data.get("stock")
+        if self.instance.pk is None and stock is None:
+            raise forms.ValidationError("请填写新商品的库存")
+        return stock
+
+
+# Every item field the admin may write; the stock changes only through services.adjust_stock.
+STOCK_SAFE_FIELDS = [
+    "shop",
+    "name",
+    "description",
+    "points_price",
+    "limit_per_person",
+    "limit_period",
+    "active",
+]
+
+
+def _save_item(request, item: RewardItem, form) -> None:
+    """Insert a new item; update an existing one without its stock, then apply the delta."""
+    if item.pk is None or item._state.adding:
+        if item.created_at is None:
+            item.created_at = clock.now()
+        item.save()
+        return
+    item.save(update_fields=STOCK_SAFE_FIELDS)
+    change = form.cleaned_data.get("stock_change") if form is not None else None
+    if change:
+        try:
+            services.adjust_stock(request.user, item, change)
+        except ServiceError as exc:
+            messages.error(request, f"{item.name}：{exc.message}")
+        else:
+            messages.info(request, f"{item.name} 库存已调整 {change:+d} 件，现有 {item.stock} 件")
+
 
 class RewardItemInline(admin.TabularInline):
     model = RewardItem
     form = RewardItemForm
     extra = 0
-    fields = ["name", "points_price", "stock", "limit_per_person", "limit_period", "active"]
+    fields = [
+        "name",
+        "points_price",
+        "stock",
+        "stock_change",
+        "limit_per_person",
+        "limit_period",
+        "active",
+    ]
 
 
 @admin.register(Shop)
@@ -123,10 +187,12 @@ class ShopAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
-        for instance in formset.save(commit=False):
-            if instance.created_at is None:
-                instance.created_at = clock.now()
-            instance.save()
+        formset.save(commit=False)
+        forms_by_item = {id(f.instance): f for f in formset.forms}
+        for instance in formset.new_objects:
+            _save_item(request, instance, forms_by_item.get(id(instance)))
+        for instance, _changed in formset.changed_objects:
+            _save_item(request, instance, forms_by_item.get(id(instance)))
         for removed in formset.deleted_objects:
             removed.delete()
 
@@ -143,9 +209,7 @@ class RewardItemAdmin(admin.ModelAdmin):
     search_fields = ["name", "shop__name"]
 
     def save_model(self, request, obj, form, change):
-        if obj.created_at is None:
-            obj.created_at = clock.now()
-        super().save_model(request, obj, form, change)
+        _save_item(request, obj, form)
 
     def has_delete_permission(self, request, obj=None):
         # Orders refer to their item; take it off the shelf instead.

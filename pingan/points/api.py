@@ -13,19 +13,31 @@ of the input, resolves usernames and turns rows into JSON. The leaderboard and s
 endpoints live in `api_recognition.py`.
 """
 
-import re
-from typing import Annotated, Literal
+from typing import Literal
 
 from django.http import HttpResponse
 from ninja import Query, Router, Schema
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field
 
 from pingan.accounts.models import User
 from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import Forbidden, NotFound, ServiceError
 from pingan.core.masking import mask_name
+from pingan.core.pagination import Listing, PageOut, paginated
+from pingan.core.schemas import (
+    DisputeCodeIn,
+    InputSchema,
+    OrderCode,
+    QuerySchema,
+    RecordId,
+    RedeemCodeText,
+    RequiredText,
+    ShopCode,
+    Text,
+    Username,
+)
+from pingan.core.timefmt import iso
 from pingan.disputes.access import get_dispute_for
-from pingan.incidents.snapshot import iso
 
 from . import ledger, services
 from .earning import MAX_ADJUST
@@ -33,84 +45,42 @@ from .models import EntryKind, OrderStatus, PointEntry, PointRule, RedemptionOrd
 
 router = Router(tags=["points"], auth=REQUIRED)
 
-# Codes are generated as DH20261123-000123 / SP…; anything else cannot exist, so it is a 404
-# before it reaches the database (a NUL byte would otherwise make PostgreSQL raise).
-CODE_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
-MAX_ID = 2**31 - 1
-
-
-def _check_code(code: str) -> str:
-    if not CODE_RE.match(code or ""):
-        raise NotFound()
-    return code
-
 
 # --- input schemas ------------------------------------------------------------------------------
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("不能为空")
-    return value
-
-
-class In(Schema):
-    """Base of every input: no NUL characters or lone surrogates, which the databases refuse."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value):
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise ValueError("不能包含空字符")
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValueError("包含无效字符") from exc
-        return value
-
-
-Username = Annotated[str, Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")]
-Reason = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
-RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-
-class RedeemIn(In):
+class RedeemIn(InputSchema):
     item: RecordId
     quantity: int = Field(default=1, ge=1, le=services.MAX_QUANTITY)
 
 
-class CancelIn(In):
-    reason: str | None = Field(default=None, max_length=200)
+class CancelIn(InputSchema):
+    reason: Text(200) | None = None
 
 
-class VerifyIn(In):
-    code: str = Field(min_length=1, max_length=40)
+class VerifyIn(InputSchema):
+    code: Text(40, min_length=1)
 
 
-class MediationHelpIn(In):
-    dispute: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")
+class MediationHelpIn(InputSchema):
+    dispute: DisputeCodeIn
     session: RecordId
-    helper_phone: str = Field(min_length=1, max_length=30)
+    helper_phone: Text(30, min_length=1)
 
 
-class AdjustIn(In):
+class AdjustIn(InputSchema):
     user: Username
     amount: int = Field(ge=-MAX_ADJUST, le=MAX_ADJUST)
-    reason: Reason
+    reason: RequiredText(200)
 
 
-class LedgerFilterIn(In):
+class LedgerFilterIn(QuerySchema):
     user: Username | None = None
     kind: Literal[tuple(EntryKind.values)] | None = None  # type: ignore[valid-type]
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
-class OrderFilterIn(In):
+class OrderFilterIn(QuerySchema):
     status: Literal[tuple(OrderStatus.values)] | None = None  # type: ignore[valid-type]
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
 # --- output schemas -----------------------------------------------------------------------------
@@ -136,13 +106,12 @@ class EntryOut(Schema):
     created_at: str
 
 
-class LedgerOut(Schema):
-    count: int
+class LedgerOut(PageOut):
     balance: int | None = Field(description="The person's balance when one person's ledger")
     items: list[EntryOut]
 
 
-class RuleOut(Schema):
+class PointRuleOut(Schema):
     code: str
     label: str
     points: int
@@ -174,6 +143,10 @@ class ShopOut(Schema):
     active: bool
 
 
+class ShopListOut(PageOut):
+    items: list[ShopOut]
+
+
 class ShopDetailOut(ShopOut):
     items: list[ItemOut]
 
@@ -196,8 +169,7 @@ class OrderOut(Schema):
     cancel_reason: str
 
 
-class OrderListOut(Schema):
-    count: int
+class OrderListOut(PageOut):
     items: list[OrderOut]
 
 
@@ -303,6 +275,7 @@ def my_balance(request):
         "org units in their scope, optionally of one user. Newest first."
     ),
 )
+@paginated()
 def list_ledger(request, filters: Query[LedgerFilterIn]):
     viewer = request.auth
     person = None
@@ -313,17 +286,15 @@ def list_ledger(request, filters: Query[LedgerFilterIn]):
     qs = services.ledger_for(viewer, user=person)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
-    total = qs.count()
-    rows = qs.order_by("-created_at", "-pk")[filters.offset : filters.offset + filters.limit]
     own = person or (viewer if services.is_holder(viewer) else None)
-    return {
-        "count": total,
-        "balance": ledger.balance(own) if own is not None else None,
-        "items": [entry_out(e) for e in rows],
-    }
+    return Listing(
+        qs.order_by("-created_at", "-pk"),
+        render=lambda rows: [entry_out(e) for e in rows],
+        extra=lambda page: {"balance": ledger.balance(own) if own is not None else None},
+    )
 
 
-@router.get("/rules", response=list[RuleOut], summary="积分规则 · Active earning rules")
+@router.get("/rules", response=list[PointRuleOut], summary="积分规则 · Active earning rules")
 def list_rules(request):
     return [
         {
@@ -339,15 +310,23 @@ def list_rules(request):
 # --- shops --------------------------------------------------------------------------------------
 
 
-@router.get("/shops", response=list[ShopOut], summary="兑换点 · Shops I may see")
+@router.get(
+    "/shops",
+    response=list[ShopOut] | ShopListOut,
+    summary="兑换点 · Shops I may see",
+    description="Without paged=true the bare array of the first 500, as before.",
+)
+@paginated(legacy_array=True, array_limit=500)
 def list_shops(request):
-    return [shop_out(s) for s in services.shops_for(request.auth)[:500]]
+    return Listing(
+        services.shops_for(request.auth), render=lambda rows: [shop_out(s) for s in rows]
+    )
 
 
 @router.get("/shops/{code}", response=ShopDetailOut, summary="兑换点详情 · A shop and its items")
-def shop_detail(request, code: str):
+def shop_detail(request, code: ShopCode):
     user = request.auth
-    shop = services.get_shop_for(user, _check_code(code))
+    shop = services.get_shop_for(user, code)
     return {**shop_out(shop), "items": [item_out(i) for i in services.items_for(user, shop)]}
 
 
@@ -355,7 +334,7 @@ def shop_detail(request, code: str):
 
 
 def _order(request, code: str) -> RedemptionOrder:
-    return services.get_order_for(request.auth, _check_code(code))
+    return services.get_order_for(request.auth, code)
 
 
 @router.post(
@@ -373,19 +352,19 @@ def create_order(request, payload: RedeemIn):
 
 
 @router.get("/orders", response=OrderListOut, summary="兑换订单 · Orders I may see")
+@paginated()
 def list_orders(request, filters: Query[OrderFilterIn]):
     qs = services.orders_for(request.auth)
     if filters.status:
         qs = qs.filter(status=filters.status)
-    total = qs.count()
-    rows = qs.select_related("shop__org").order_by("-created_at", "-pk")[
-        filters.offset : filters.offset + filters.limit
-    ]
-    return {"count": total, "items": [order_out(o, request.auth) for o in rows]}
+    return Listing(
+        qs.select_related("shop__org").order_by("-created_at", "-pk"),
+        render=lambda rows: [order_out(o, request.auth) for o in rows],
+    )
 
 
 @router.get("/orders/{code}", response=OrderOut, summary="订单详情 · One order")
-def order_detail(request, code: str):
+def order_detail(request, code: OrderCode):
     return order_out(_order(request, code), request.auth)
 
 
@@ -393,7 +372,7 @@ def order_detail(request, code: str):
     "/orders/{code}/qr.svg",
     summary="核销二维码 · The order's QR code (owner only)",
 )
-def order_qr(request, code: str):
+def order_qr(request, code: OrderCode):
     order = _order(request, code)
     if order.user_id != request.auth.pk:
         raise NotFound("未找到该兑换订单，或您无权查看")
@@ -405,10 +384,8 @@ def order_qr(request, code: str):
     response=OrderOut,
     summary="取消订单 · Cancel an unverified order; its points come back",
 )
-def cancel_order(request, code: str, payload: CancelIn):
-    order = services.cancel_order(
-        request.auth, _check_code(code), reason=(payload.reason or "").strip()
-    )
+def cancel_order(request, code: OrderCode, payload: CancelIn):
+    order = services.cancel_order(request.auth, code, reason=(payload.reason or "").strip())
     return order_out(order, request.auth)
 
 
@@ -425,7 +402,7 @@ def _require_clerk(user) -> None:
     response=OrderOut,
     summary="查看核销码 · What a code is for, at my shop (clerks)",
 )
-def verify_preview(request, redeem_code: str):
+def verify_preview(request, redeem_code: RedeemCodeText):
     _require_clerk(request.auth)
     return order_out(services.find_order_for_clerk(request.auth, redeem_code), request.auth)
 

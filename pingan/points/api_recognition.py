@@ -14,10 +14,14 @@ from ninja import Query, Router
 
 from pingan.core import clock
 from pingan.core.api_auth import REQUIRED
+from pingan.core.schemas import QueryText
 
 from . import recognition as r
 
 router = Router(tags=["points"], auth=REQUIRED)
+
+# A team or unit code: longer than any code, so the service answers a wrong one itself (400).
+CodeText = QueryText(64)
 
 
 def _board_row(row: dict) -> dict:
@@ -49,7 +53,13 @@ def _scope(board: r.Board) -> dict:
         "share a rank."
     ),
 )
-def leaderboard(request, month: str = "", team: str = "", org: str = "", limit: int = 50):
+def leaderboard(
+    request,
+    month: QueryText(20) = "",
+    team: CodeText = "",
+    org: CodeText = "",
+    limit: int = 50,
+):
     user = request.auth
     chosen = r.parse_month(month) or r.current_month(clock.now())
     board = r.board_for(user, team_code=team, org_code=org)
@@ -72,7 +82,12 @@ def leaderboard(request, month: str = "", team: str = "", org: str = "", limit: 
         "the scope. One row per team plus `totals` (people and tasks counted once)."
     ),
 )
-def stats(request, from_: str = Query("", alias="from"), to: str = "", org: str = ""):
+def stats(
+    request,
+    from_: QueryText(20) = Query("", alias="from"),  # noqa: B008
+    to: QueryText(20) = "",
+    org: CodeText = "",
+):
     user = request.auth
     root = r.org_in_scope(user, org)
     today = clock.now().astimezone(r.LOCAL_TZ).date()

@@ -17,9 +17,9 @@ from django.utils import timezone
 from pingan.accounts.models import User
 from pingan.core import clock
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
+from pingan.core.validation import normalise_phone
 from pingan.disputes.access import get_dispute_for, is_staff_viewer
 from pingan.disputes.models import MediationSession
-from pingan.disputes.validation import normalise_phone
 from pingan.incidents.models import Incident, Outcome, Status
 from pingan.notify.services import queue_message
 

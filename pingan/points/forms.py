@@ -3,7 +3,7 @@ re-rendering; the business rules and their messages stay in the services."""
 
 from django import forms
 
-from pingan.disputes.forms import ChineseForm
+from pingan.core.forms import ChineseForm
 from pingan.orgs.services import visible_orgs
 
 from .models import EntryKind, LimitPeriod, OrderStatus, ShopKind
@@ -125,6 +125,11 @@ class ItemForm(NoNulForm):
         min_value=0,
         max_value=MAX_STOCK,
         widget=forms.NumberInput(attrs={"min": 0, "inputmode": "numeric"}),
+    )
+    # The stock the editor saw: a changed figure is saved only if the stock is still this
+    # (redemptions may have taken some meanwhile), see services.save_item.
+    expected_stock = forms.IntegerField(
+        min_value=0, max_value=MAX_STOCK * 11, required=False, widget=forms.HiddenInput
     )
     limit_per_person = forms.IntegerField(
         label="每人限兑",

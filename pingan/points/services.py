@@ -33,6 +33,7 @@ from .earning import (
 from .ledger import balance
 from .shop import (
     MAX_QUANTITY,
+    adjust_stock,
     cancel_order,
     create_shop,
     expire_orders,
@@ -55,6 +56,7 @@ __all__ = [
     "MANAGER_ROLES",
     "MAX_QUANTITY",
     "adjust",
+    "adjust_stock",
     "award_mediation_help",
     "award_tip",
     "award_tips",

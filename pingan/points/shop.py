@@ -21,12 +21,12 @@ from django.utils import timezone
 from pingan.accounts.models import Role, User
 from pingan.core import clock, qr
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
-from pingan.disputes.validation import normalise_phone
-from pingan.incidents.services import next_code
+from pingan.core.sequences import next_code
+from pingan.core.validation import has_forbidden_characters, normalise_phone
 from pingan.live.groups import user_group
 from pingan.orgs.models import OrgUnit
+from pingan.orgs.scoping import in_scope
 from pingan.volunteers import push
-from pingan.volunteers.access import in_scope
 
 from . import ledger
 from .access import (
@@ -74,7 +74,7 @@ def _whole(value, code: str, message: str, *, low: int, high: int) -> int:
 
 def _text(value, *, field: str, label: str, max_len: int, required: bool = False) -> str:
     value = (value or "").strip() if isinstance(value, str) or value is None else None
-    if value is None or "\x00" in value:
+    if value is None or has_forbidden_characters(value):
         raise ServiceError("bad_input", f"{label}无效", details={"field": field})
     if required and not value:
         raise ServiceError(f"{field}_required", f"请填写{label}", details={"field": field})
@@ -250,15 +250,20 @@ def save_item(
     name,
     description="",
     points_price,
-    stock,
+    stock=None,
+    expected_stock=None,
     limit_per_person=None,
     limit_period=LimitPeriod.TOTAL,
     active=True,
     now=None,
 ) -> RewardItem:
-    """Add an item to a shop, or edit one (`item`). Setting the stock of an existing item locks
-    its row, so a redemption in flight is counted before the new figure replaces it; to add
-    goods while residents are redeeming, prefer `restock`."""
+    """Add an item to a shop (`stock` is its opening stock), or edit one (`item`).
+
+    Redemptions decrement the stock meanwhile, so an edit never writes back a figure the editor
+    read earlier: `stock=None`, or a `stock` equal to `expected_stock` (what the editor saw),
+    leaves it alone; a new figure is a compare-and-set against `expected_stock` and is refused
+    with `stock_changed` (409, nothing saved) if the stock moved since. To add goods while
+    residents are redeeming, use `restock`."""
     _require_shop_manager(actor, shop)
     name = _text(name, field="name", label="商品名称", max_len=64, required=True)
     description = _text(description, field="description", label="说明", max_len=300)
@@ -269,9 +274,20 @@ def save_item(
         low=1,
         high=MAX_PRICE,
     )
-    stock = _whole(
-        stock, "bad_stock", f"库存必须是 0 到 {MAX_STOCK} 之间的整数", low=0, high=MAX_STOCK
-    )
+    if stock is not None or item is None:
+        stock = _whole(
+            stock, "bad_stock", f"库存必须是 0 到 {MAX_STOCK} 之间的整数", low=0, high=MAX_STOCK
+        )
+    if item is not None and stock is not None:
+        if expected_stock is None:
+            raise ServiceError(
+                "expected_stock_required",
+                "修改库存时须注明修改前看到的库存；增加库存请用“补货”",
+                details={"field": "stock"},
+            )
+        expected_stock = _whole(
+            expected_stock, "bad_stock", "原库存无效", low=0, high=MAX_STOCK * 11
+        )
     if limit_per_person in ("", 0):
         limit_per_person = None
     if limit_per_person is not None:
@@ -284,20 +300,60 @@ def save_item(
         "name": name,
         "description": description,
         "points_price": points_price,
-        "stock": stock,
         "limit_per_person": limit_per_person,
         "limit_period": limit_period,
         "active": bool(active),
     }
     if item is None:
-        return RewardItem.objects.create(shop=shop, created_at=now or clock.now(), **values)
+        return RewardItem.objects.create(
+            shop=shop, stock=stock, created_at=now or clock.now(), **values
+        )
     locked = RewardItem.objects.select_for_update().filter(pk=item.pk, shop=shop).first()
     if locked is None:
         raise NotFound("未找到该商品")
+    if stock is not None and stock != expected_stock:
+        # Compare-and-set: only over the figure the editor saw (the row is locked, and the
+        # conditional UPDATE says the same on databases that do not lock rows).
+        if not RewardItem.objects.filter(pk=locked.pk, stock=expected_stock).update(stock=stock):
+            raise _stock_changed(expected_stock, locked.stock)
+        locked.stock = stock
     for field, value in values.items():
         setattr(locked, field, value)
     locked.save(update_fields=list(values))
     return locked
+
+
+def _stock_changed(seen: int, current: int) -> Conflict:
+    return Conflict(
+        "stock_changed",
+        f"库存已被兑换或补货改变（您看到的是 {seen} 件，现在是 {current} 件），本次修改未保存。"
+        "请刷新页面后重新填写，增加库存请用“补货”",
+        details={"field": "stock", "seen": seen, "current": current},
+    )
+
+
+def adjust_stock(actor: User, item: RewardItem, delta) -> RewardItem:
+    """Add (`delta` > 0) or write off (`delta` < 0) goods as an increment, never as an absolute
+    figure, so no redemption that happens meanwhile is lost; stock never goes below zero."""
+    _require_shop_manager(actor, item.shop)
+    delta = _whole(
+        delta,
+        "bad_quantity",
+        f"库存增减必须是 -{MAX_STOCK} 到 {MAX_STOCK} 之间的整数",
+        low=-MAX_STOCK,
+        high=MAX_STOCK,
+    )
+    if delta > 0:
+        return restock(actor, item, delta)
+    if delta < 0:
+        taken = RewardItem.objects.filter(pk=item.pk, stock__gte=-delta).update(
+            stock=F("stock") + delta
+        )
+        if not taken:
+            item.refresh_from_db(fields=["stock"])
+            raise Conflict("out_of_stock", f"库存不足：现有 {item.stock} 件，无法减少 {-delta} 件")
+    item.refresh_from_db(fields=["stock"])
+    return item
 
 
 def restock(actor: User, item: RewardItem, quantity) -> RewardItem:

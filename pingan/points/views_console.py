@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from pingan.accounts.models import Role, User
 from pingan.core import clock
 from pingan.core.errors import ServiceError
-from pingan.disputes.validation import normalise_phone
+from pingan.core.validation import normalise_phone
 from pingan.orgs.services import visible_orgs
 
 from . import export, recognition, services
@@ -173,6 +173,7 @@ def _item_initial(item) -> dict:
         "description": item.description,
         "points_price": item.points_price,
         "stock": item.stock,
+        "expected_stock": item.stock,
         "limit_per_person": item.limit_per_person,
         "limit_period": item.limit_period,
         "active": item.active,
@@ -292,6 +293,7 @@ def _save_item(user, shop, data):
         description=data["description"],
         points_price=data["points_price"],
         stock=data["stock"],
+        expected_stock=data.get("expected_stock"),
         limit_per_person=data["limit_per_person"],
         limit_period=data["limit_period"],
         active=data["active"],

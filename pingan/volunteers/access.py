@@ -4,9 +4,18 @@ built on it. A record that does not exist and one the caller may not see answer 
 
 from django.db.models import Q
 
-from pingan.accounts.models import Role, User
+from pingan.accounts.models import User
+
+# Re-exported for callers not yet importing pingan.accounts.roles directly.
+from pingan.accounts.roles import (  # noqa: F401
+    MANAGER_ROLES,
+    RESIDENT_ROLES,
+    is_manager,
+    is_resident,
+    is_staff_viewer,
+)
 from pingan.core.errors import NotFound
-from pingan.orgs import services as orgs
+from pingan.orgs.scoping import in_scope, scope_path
 
 from .models import (
     LIVE_MEMBERSHIP,
@@ -18,39 +27,6 @@ from .models import (
     Team,
     VolunteerProfile,
 )
-
-# Residents who may join teams and take tasks.
-RESIDENT_ROLES = (Role.CITIZEN, Role.VOLUNTEER)
-# Staff who may post tasks and manage teams; auxiliaries and grid workers see but do not post.
-MANAGER_ROLES = (Role.COMMANDER, Role.OFFICER)
-
-
-def is_resident(user: User) -> bool:
-    return user.is_authenticated and not user.is_superuser and user.role in RESIDENT_ROLES
-
-
-def is_staff_viewer(user: User) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.is_staff_role)
-
-
-def is_manager(user: User) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.role in MANAGER_ROLES)
-
-
-def scope_path(user: User) -> str | None:
-    """The org path prefix a staff user sees ("/" for a superuser); None for everyone else."""
-    if not user.is_authenticated:
-        return None
-    if user.is_superuser:
-        return "/"
-    root = orgs.scope_org(user)
-    return root.path if root is not None else None
-
-
-def in_scope(user: User, path: str) -> bool:
-    prefix = scope_path(user)
-    return prefix is not None and path.startswith(prefix)
-
 
 # --- teams --------------------------------------------------------------------------------------
 

@@ -8,33 +8,31 @@ The contract the phone apps rely on:
   commanders post tasks and confirm the work, team leaders approve applications.
 * A team, task or sign-up that does not exist and one the caller may not see are both 404.
   Errors are `{"error": {"code", "message", "details"?}}` like the rest of the API.
+* Lists answer the one page envelope `{"count", "items", "limit", "offset", "next_offset"}`
+  (`pingan.core.pagination`), paged by `limit` (1-200, default 50) and `offset`.
 * Phone numbers are masked (138****5678) in every list and team view; only the profile's owner
   reads their own number in full. Times are ISO 8601 in Asia/Shanghai.
 * `POST /tasks/{code}/signup` is the rush path: 201 with `{"status": "accepted"|"waiting",
   "position": n|null}`; never more accepted sign-ups than slots, whatever the concurrency.
 
-Every state change goes through `pingan.volunteers.services`.
+Every state change goes through `pingan.volunteers.services`. The schemas are in `schemas.py`.
 """
-
-import re
-from datetime import datetime
-from typing import Annotated, Literal
 
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
-from django.utils import timezone
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
-from pydantic import AfterValidator, Field, field_validator
 
 from pingan.accounts.models import User
 from pingan.core import clock
 from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import Forbidden, NotFound, ServiceError
 from pingan.core.masking import mask_name, mask_phone
-from pingan.incidents.services import max_photo_read
-from pingan.incidents.snapshot import iso
+from pingan.core.pagination import Listing, paginated
+from pingan.core.schemas import MAX_ID, InviteToken, TaskCode, TeamCode, Text
+from pingan.core.timefmt import iso
+from pingan.core.uploads import PhotoUpload, max_photo_read
 
 from . import services
 from .access import is_resident, is_staff_viewer
@@ -47,303 +45,36 @@ from .models import (
     SignupStatus,
     Skill,
     Task,
-    TaskKind,
     Team,
     VolunteerProfile,
+)
+from .schemas import (
+    HistoryOut,
+    MembershipNoteIn,
+    MembershipOut,
+    MySignupOut,
+    PlaceIn,
+    ProfileIn,
+    ProfileOut,
+    ReasonIn,
+    SignupListOut,
+    SignupOut,
+    SignupResultOut,
+    TaskDetailOut,
+    TaskIn,
+    TaskListIn,
+    TaskListOut,
+    TeamDetailOut,
+    TeamIn,
+    TeamListOut,
+    TeamOut,
+    TeamPreviewOut,
 )
 
 router = Router(tags=["volunteers"], auth=REQUIRED)
 
-CODE_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-MAX_ID = 2**31 - 1
-
-
-# --- input schemas ------------------------------------------------------------------------------
-
-
-class In(Schema):
-    """Base of every input: no NUL characters or lone surrogates, which the databases refuse."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value):
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                if "\x00" in item:
-                    raise ValueError("不能包含空字符")
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError as exc:
-                    raise ValueError("包含无效字符") from exc
-        return value
-
-
-def _when(value: datetime) -> datetime:
-    # A phone may send local wall time without an offset: read it in the project's zone. Years
-    # far off would overflow on the conversion to UTC; no task is posted for them anyway.
-    if not 2000 <= value.year <= 2100:
-        raise ValueError("时间超出范围")
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
-
-
-When = Annotated[datetime, AfterValidator(_when)]
-Code = Annotated[str, Field(min_length=1, max_length=32)]
-Lng = Annotated[float, Field(ge=-180, le=180)]
-Lat = Annotated[float, Field(ge=-90, le=90)]
-Crs = Literal["wgs84", "gcj02", "bd09"]
-SkillIn = Literal[tuple(Skill.values)]  # type: ignore[valid-type]
-AvailabilityIn = Literal[tuple(Availability.values)]  # type: ignore[valid-type]
-
-
-class ProfileIn(In):
-    real_name: str = Field(max_length=32)
-    phone: str = Field(max_length=30)
-    skills: list[SkillIn] = Field(default_factory=list, max_length=len(Skill.values))
-    availability: list[AvailabilityIn] = Field(
-        default_factory=list, max_length=len(Availability.values)
-    )
-    home_grid: Code | None = Field(default=None, description="Grid code (居住网格), optional")
-
-
-class TeamIn(In):
-    name: str = Field(max_length=64)
-    org: Code = Field(description="Org unit code within the caller's jurisdiction")
-    description: str = Field(default="", max_length=500)
-    requires_approval: bool = True
-    leader: str | None = Field(default=None, max_length=150, description="Leader's username")
-    grids: list[Code] = Field(default_factory=list, max_length=500)
-
-
-class NoteIn(In):
-    note: str = Field(default="", max_length=200)
-
-
-class ReasonIn(In):
-    reason: str = Field(max_length=200)
-
-
-class TaskIn(In):
-    kind: Literal[tuple(TaskKind.values)]  # type: ignore[valid-type]
-    title: str = Field(max_length=100)
-    description: str = Field(default="", max_length=2000)
-    starts_at: When
-    ends_at: When
-    meeting_address: str = Field(max_length=200)
-    lng: Lng
-    lat: Lat
-    crs: Crs = "wgs84"
-    route: list[tuple[Lng, Lat]] = Field(
-        default_factory=list, max_length=500, description="[[lng, lat], …] in `crs`"
-    )
-    checkin_radius_m: int | None = Field(default=None, ge=20, le=5000)
-    slots: int = Field(ge=1, le=10_000)
-    teams: list[Code] = Field(default_factory=list, max_length=500)
-    grids: list[Code] = Field(default_factory=list, max_length=500)
-
-
-class PlaceIn(In):
-    """Either a position (lng, lat, crs) or the on-site QR token (`qr`)."""
-
-    lng: Lng | None = None
-    lat: Lat | None = None
-    crs: Crs = "wgs84"
-    qr: str | None = Field(default=None, max_length=64)
-
-
-class TaskListIn(In):
-    view: Literal["open", "mine", "all"] = "open"
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
-
-
-class PageIn(In):
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
-
-
-# --- output schemas -----------------------------------------------------------------------------
-
-
-class RefOut(Schema):
-    code: str
-    name: str
-
-
-class ProfileOut(Schema):
-    real_name: str
-    phone: str = Field(description="The owner's own number, in full (E.164)")
-    skills: list[str]
-    skill_labels: list[str]
-    availability: list[str]
-    availability_labels: list[str]
-    home_grid: RefOut | None
-    role: str
-    created_at: str
-    updated_at: str
-
-
-class TeamOut(Schema):
-    code: str
-    name: str
-    org: RefOut
-    description: str
-    leader: str | None
-    requires_approval: bool
-    active: bool
-    members: int = Field(description="Active members")
-    my_status: str | None = Field(description="The caller's membership: pending / active / null")
-    can_manage: bool
-
-
-class MemberOut(Schema):
-    id: int = Field(description="Membership id (for approve / reject / remove)")
-    name: str
-    phone: str = Field(description="Masked, e.g. 138****5678")
-    skills: list[str]
-    status: str
-    status_label: str
-    is_leader: bool
-    applied_at: str
-    joined_at: str | None
-
-
-class TeamDetailOut(TeamOut):
-    grids: list[RefOut]
-    member_list: list[MemberOut]
-    pending: list[MemberOut] = Field(description="Applications to decide (managers only)")
-    invite_url: str | None = Field(description="Managers only")
-    qr_url: str | None = Field(description="Managers only: the invite QR code as SVG")
-
-
-class TeamPreviewOut(Schema):
-    code: str
-    name: str
-    org: RefOut
-    description: str
-    requires_approval: bool
-    members: int
-    has_profile: bool
-    my_status: str | None
-
-
-class MembershipOut(Schema):
-    id: int
-    team: RefOut
-    status: str
-    status_label: str
-    applied_at: str
-    joined_at: str | None
-    ended_at: str | None
-    note: str
-
-
-class PointOut(Schema):
-    lng: float
-    lat: float
-
-
-class TaskOut(Schema):
-    code: str
-    title: str
-    kind: str
-    kind_label: str
-    status: str
-    status_label: str
-    org: RefOut
-    starts_at: str
-    ends_at: str
-    meeting_address: str
-    slots: int
-    taken: int
-    left: int
-    waiting: int
-    my_status: str | None
-
-
-class MySignupOut(Schema):
-    id: int
-    task: str
-    task_title: str
-    status: str
-    status_label: str
-    position: int | None = Field(description="Place on the waiting list, 1 = next")
-    promoted: bool
-    team: RefOut | None
-    created_at: str
-    accepted_at: str | None
-    cancelled_at: str | None
-    checked_in_at: str | None
-    checkin_method: str
-    checked_out_at: str | None
-    checkout_method: str
-    report_text: str
-    reported_at: str | None
-    photos: list[str]
-    review: str
-    review_label: str
-    review_reason: str
-    hours: str = Field(description="Decimal as text, e.g. 2.50")
-    points_awarded: int
-
-
-class VolunteerRefOut(Schema):
-    id: int
-    name: str
-    phone: str = Field(description="Masked")
-
-
-class SignupOut(MySignupOut):
-    user: VolunteerRefOut
-    checkin_distance_m: float | None
-
-
-class TaskDetailOut(TaskOut):
-    description: str
-    meeting: PointOut = Field(description="WGS-84")
-    route: list[list[float]]
-    checkin_radius_m: int
-    teams: list[RefOut]
-    grids: list[RefOut]
-    posted_by: str | None
-    published_at: str
-    cancelled_at: str | None
-    cancel_reason: str
-    can_manage: bool
-    qr_token: str | None = Field(description="Managers only: what the on-site QR encodes")
-    qr_url: str | None = Field(description="Managers only: the on-site QR code as SVG")
-    my_signup: MySignupOut | None
-
-
-class TaskListOut(Schema):
-    count: int
-    items: list[TaskOut]
-
-
-class SignupResultOut(Schema):
-    status: Literal["accepted", "waiting"]
-    status_label: str
-    position: int | None
-    signup: int
-    task: str
-    created_at: str
-
-
-class HistoryOut(Schema):
-    tasks_done: int
-    hours: str
-    points_earned: int
-    count: int
-    signups: list[MySignupOut]
-
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _code(code: str, what: str = "任务") -> str:
-    if not CODE_RE.match(code or ""):
-        raise NotFound(f"未找到该{what}，或您无权查看")
-    return code
 
 
 def _record_id(value: int, what: str) -> int:
@@ -436,7 +167,7 @@ def _has_profile(user) -> bool:
 
 def _team_detail(request, code: str) -> dict:
     user = request.auth
-    team = _teams(services.teams_for(user), user).filter(code=_code(code, "队伍")).first()
+    team = _teams(services.teams_for(user), user).filter(code=code).first()
     if team is None:
         raise NotFound("未找到该队伍，或您无权查看")
     manage = services.can_manage_team(user, team)
@@ -563,7 +294,7 @@ def _signup_out(s: Signup, *, position=None) -> dict:
 
 def _task_detail(request, code: str) -> dict:
     user = request.auth
-    task = _tasks(services.tasks_for(user), user).filter(code=_code(code)).first()
+    task = _tasks(services.tasks_for(user), user).filter(code=code).first()
     if task is None:
         raise NotFound("未找到该任务，或您无权查看")
     manage = services.can_manage_task(user, task)
@@ -589,7 +320,7 @@ def _task_detail(request, code: str) -> dict:
 
 
 def _own_signup(request, code: str) -> dict:
-    task = services.get_task_for(request.auth, _code(code))
+    task = services.get_task_for(request.auth, code)
     signup = services.signup_of(request.auth, task)
     if signup is None:
         raise NotFound("您没有报名该任务")
@@ -653,14 +384,15 @@ def put_profile(request, payload: ProfileIn):
 
 @router.get(
     "/teams",
-    response=list[TeamOut],
+    response=list[TeamOut] | TeamListOut,
     summary="队伍列表 · Teams I may see",
     description="Staff: teams of their jurisdiction. Residents: teams they lead or are in.",
 )
-def list_teams(request, page: Query[PageIn]):
+@paginated(legacy_array=True)
+def list_teams(request):
     user = request.auth
     qs = _teams(services.teams_for(user), user).order_by("org_path", "name", "pk")
-    return [_team_out(t, user) for t in qs[page.offset : page.offset + page.limit]]
+    return Listing(qs, render=lambda rows: [_team_out(t, user) for t in rows])
 
 
 @router.post(
@@ -687,7 +419,7 @@ def create_team(request, payload: TeamIn):
     response=TeamDetailOut,
     summary="队伍详情 · A team, its members (phones masked) and pending applications",
 )
-def get_team(request, code: str):
+def get_team(request, code: TeamCode):
     return _team_detail(request, code)
 
 
@@ -696,8 +428,8 @@ def get_team(request, code: str):
     response=TeamDetailOut,
     summary="重置邀请码 · New invite token: old QR codes and links stop working",
 )
-def reset_invite(request, code: str):
-    services.reset_invite(request.auth, _code(code, "队伍"))
+def reset_invite(request, code: TeamCode):
+    services.reset_invite(request.auth, code)
     return _team_detail(request, code)
 
 
@@ -707,8 +439,8 @@ def reset_invite(request, code: str):
     response={200: None},
     openapi_extra={"responses": {200: {"content": {"image/svg+xml": {}}}}},
 )
-def team_qr(request, code: str):
-    team = services.get_team_for(request.auth, _code(code, "队伍"))
+def team_qr(request, code: TeamCode):
+    team = services.get_team_for(request.auth, code)
     if not services.can_manage_team(request.auth, team):
         raise Forbidden("只有队长或辖区民警可以查看入队二维码")
     return HttpResponse(services.team_qr_svg(team, request), content_type="image/svg+xml")
@@ -719,8 +451,8 @@ def team_qr(request, code: str):
     response=MembershipOut,
     summary="退出队伍 · Leave a team (or withdraw my application)",
 )
-def leave_team(request, code: str):
-    return _membership_out(services.leave_team(request.auth, _code(code, "队伍")))
+def leave_team(request, code: TeamCode):
+    return _membership_out(services.leave_team(request.auth, code))
 
 
 @router.get(
@@ -728,9 +460,7 @@ def leave_team(request, code: str):
     response=TeamPreviewOut,
     summary="扫码入队预览 · What an invite QR code leads to",
 )
-def join_preview(request, token: str):
-    if not TOKEN_RE.match(token or ""):
-        raise NotFound("邀请链接无效或已失效，请向队长索取新的二维码")
+def join_preview(request, token: InviteToken):
     user = request.auth
     team = services.team_for_invite(token)
     mine = (
@@ -759,9 +489,7 @@ def join_preview(request, token: str):
         "asks for approval (the leader is told), else active at once."
     ),
 )
-def join(request, token: str):
-    if not TOKEN_RE.match(token or ""):
-        raise NotFound("邀请链接无效或已失效，请向队长索取新的二维码")
+def join(request, token: InviteToken):
     return 201, _membership_out(services.join_team(request.auth, token))
 
 
@@ -770,7 +498,7 @@ def join(request, token: str):
     response=MembershipOut,
     summary="通过入队申请 · The leader (or staff) approves an application",
 )
-def approve_membership(request, membership_id: int, payload: NoteIn | None = None):
+def approve_membership(request, membership_id: int, payload: MembershipNoteIn | None = None):
     m = services.decide_membership(
         request.auth,
         _record_id(membership_id, "申请"),
@@ -785,7 +513,7 @@ def approve_membership(request, membership_id: int, payload: NoteIn | None = Non
     response=MembershipOut,
     summary="拒绝入队申请 · Reject an application, with an optional note",
 )
-def reject_membership(request, membership_id: int, payload: NoteIn | None = None):
+def reject_membership(request, membership_id: int, payload: MembershipNoteIn | None = None):
     m = services.decide_membership(
         request.auth,
         _record_id(membership_id, "申请"),
@@ -815,6 +543,7 @@ def remove_member(request, membership_id: int, payload: ReasonIn):
     response=TaskListOut,
     summary="任务列表 · open: I may take now; mine: my sign-ups (staff: posted by me); all",
 )
+@paginated()
 def list_tasks(request, filters: Query[TaskListIn]):
     user = request.auth
     now = clock.now()
@@ -830,9 +559,7 @@ def list_tasks(request, filters: Query[TaskListIn]):
         qs = qs.order_by("-starts_at", "-pk")
     else:
         qs = services.tasks_for(user).order_by("-starts_at", "-pk")
-    total = qs.count()
-    rows = _tasks(qs, user)[filters.offset : filters.offset + filters.limit]
-    return {"count": total, "items": [_task_out(t) for t in rows]}
+    return Listing(_tasks(qs, user), render=lambda rows: [_task_out(t) for t in rows])
 
 
 @router.post(
@@ -868,7 +595,7 @@ def post_task(request, payload: TaskIn):
 
 
 @router.get("/tasks/{code}", response=TaskDetailOut, summary="任务详情 · One task")
-def get_task(request, code: str):
+def get_task(request, code: TaskCode):
     return _task_detail(request, code)
 
 
@@ -878,8 +605,8 @@ def get_task(request, code: str):
     response={200: None},
     openapi_extra={"responses": {200: {"content": {"image/svg+xml": {}}}}},
 )
-def task_qr(request, code: str):
-    task = services.get_task_for(request.auth, _code(code))
+def task_qr(request, code: TaskCode):
+    task = services.get_task_for(request.auth, code)
     if not services.can_manage_task(request.auth, task):
         raise Forbidden("只有发布任务的民警或辖区指挥员可以查看现场二维码")
     return HttpResponse(services.task_qr_svg(task, request), content_type="image/svg+xml")
@@ -890,8 +617,8 @@ def task_qr(request, code: str):
     response=TaskDetailOut,
     summary="取消任务 · Cancel before anyone checked in; sign-ups are voided and told",
 )
-def cancel_task(request, code: str, payload: ReasonIn):
-    services.cancel_task(request.auth, _code(code), reason=payload.reason)
+def cancel_task(request, code: TaskCode, payload: ReasonIn):
+    services.cancel_task(request.auth, code, reason=payload.reason)
     return _task_detail(request, code)
 
 
@@ -905,8 +632,8 @@ def cancel_task(request, code: str, payload: ReasonIn):
         "offered to the caller."
     ),
 )
-def sign_up(request, code: str):
-    signup = services.sign_up(request.auth, _code(code))
+def sign_up(request, code: TaskCode):
+    signup = services.sign_up(request.auth, code)
     return 201, {
         "status": signup.status,
         "status_label": signup.get_status_display(),
@@ -922,8 +649,8 @@ def sign_up(request, code: str):
     response=MySignupOut,
     summary="取消报名 · Give up my place; the first in line is promoted and told",
 )
-def cancel_signup(request, code: str):
-    services.cancel_signup(request.auth, _code(code))
+def cancel_signup(request, code: TaskCode):
+    services.cancel_signup(request.auth, code)
     return _own_signup(request, code)
 
 
@@ -943,8 +670,8 @@ def _place(payload: PlaceIn | None) -> dict:
         "`outside_window`."
     ),
 )
-def check_in(request, code: str, payload: PlaceIn | None = None):
-    services.check_in(request.auth, _code(code), **_place(payload))
+def check_in(request, code: TaskCode, payload: PlaceIn | None = None):
+    services.check_in(request.auth, code, **_place(payload))
     return _own_signup(request, code)
 
 
@@ -953,8 +680,8 @@ def check_in(request, code: str, payload: PlaceIn | None = None):
     response=MySignupOut,
     summary="签退 · Check out (near the meeting point or the route's end, or by QR)",
 )
-def check_out(request, code: str, payload: PlaceIn | None = None):
-    services.check_out(request.auth, _code(code), **_place(payload))
+def check_out(request, code: TaskCode, payload: PlaceIn | None = None):
+    services.check_out(request.auth, code, **_place(payload))
     return _own_signup(request, code)
 
 
@@ -965,41 +692,40 @@ def check_out(request, code: str, payload: PlaceIn | None = None):
 )
 def report(
     request,
-    code: str,
-    text: str = Form(..., max_length=2000),
+    code: TaskCode,
+    text: Text(2000) = Form(...),
     photos: list[UploadedFile] = File(None),
 ):
-    if "\x00" in text:
-        raise ServiceError("invalid_input", "反馈内容不能包含空字符", details={"field": "text"})
-    uploads = [
-        services.PhotoUpload(p.name or "photo", p.read(max_photo_read())) for p in photos or []
-    ]
-    services.submit_report(request.auth, _code(code), text=text, photos=uploads)
+    uploads = [PhotoUpload(p.name or "photo", p.read(max_photo_read())) for p in photos or []]
+    services.submit_report(request.auth, code, text=text, photos=uploads)
     return _own_signup(request, code)
 
 
 @router.get(
     "/tasks/{code}/signups",
-    response=list[SignupOut],
+    response=list[SignupOut] | SignupListOut,
     summary="报名名单 · Sign-ups of a task (staff): accepted, waiting list in order, history",
 )
-def task_signups(request, code: str):
+@paginated(legacy_array=True, array_limit=None)
+def task_signups(request, code: TaskCode):
     user = request.auth
-    task = services.get_task_for(user, _code(code))
+    task = services.get_task_for(user, code)
     if not is_staff_viewer(user):
         raise Forbidden("只有工作人员可以查看报名名单")
-    rows = list(
+    qs = (
         Signup.objects.filter(task=task)
         .select_related("task", "team", "user", "user__volunteer_profile")
         .prefetch_related("photos")
         .order_by("pk")
     )
-    positions, n = {}, 0
-    for s in rows:
-        if s.status == SignupStatus.WAITING:
-            n += 1
-            positions[s.pk] = n
-    return [_signup_out(s, position=positions.get(s.pk)) for s in rows]
+
+    def render(rows: list[Signup]) -> list[dict]:
+        # Places on the waiting list count the whole list, not only this page.
+        waiting = Signup.objects.filter(task=task, status=SignupStatus.WAITING).order_by("pk")
+        positions = {pk: n for n, pk in enumerate(waiting.values_list("pk", flat=True), 1)}
+        return [_signup_out(s, position=positions.get(s.pk)) for s in rows]
+
+    return Listing(qs, render=render)
 
 
 def _reviewed(request, signup: Signup) -> dict:
@@ -1038,13 +764,16 @@ def reject(request, signup_id: int, payload: ReasonIn):
     response=HistoryOut,
     summary="我的服务记录 · My tasks, hours and task points",
 )
-def my_history(request, page: Query[PageIn]):
+@paginated()
+def my_history(request):
     history = services.history_for(request.auth)
-    qs = history["signups"].prefetch_related("photos")
-    return {
-        "tasks_done": history["tasks_done"],
-        "hours": f"{history['hours']:.2f}",
-        "points_earned": history["points_earned"],
-        "count": qs.count(),
-        "signups": [_my_signup_out(s) for s in qs[page.offset : page.offset + page.limit]],
-    }
+    return Listing(
+        history["signups"].prefetch_related("photos"),
+        render=lambda rows: [_my_signup_out(s) for s in rows],
+        extra=lambda page: {
+            "tasks_done": history["tasks_done"],
+            "hours": f"{history['hours']:.2f}",
+            "points_earned": history["points_earned"],
+            "signups": page["items"],
+        },
+    )

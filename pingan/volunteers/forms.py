@@ -8,6 +8,7 @@ errors are attached back to the form by `service_error`.
 from django import forms
 from django.conf import settings
 
+from pingan.core.forms import ChineseForm
 from pingan.orgs import services as orgs
 from pingan.orgs.models import Grid, OrgUnit
 
@@ -16,52 +17,6 @@ from .models import Availability, Skill, TaskKind
 # What a datetime-local input sends (seconds appear when the browser has them).
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 MAX_ROUTE_POINTS = 200
-
-
-class ChineseForm(forms.Form):
-    """Django's built-in messages follow the browser's language; these pages always speak
-    Chinese, so every field gets its messages here, named after its label."""
-
-    # Service field names that differ from the form's (service name -> form field).
-    field_aliases: dict[str, str] = {}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            label = field.label or "该项"
-            choice = isinstance(field, forms.ChoiceField)
-            field.error_messages.update(
-                {
-                    "required": f"请{'选择' if choice else '填写'}{label}",
-                    "invalid": f"{label}格式不正确",
-                    "invalid_choice": f"{label}的选项无效",
-                    "invalid_list": f"{label}的选项无效",
-                    "max_length": f"{label}不能超过 {getattr(field, 'max_length', '')} 字",
-                    "min_value": f"{label}不能小于 {getattr(field, 'min_value', '')}",
-                    "max_value": f"{label}不能大于 {getattr(field, 'max_value', '')}",
-                }
-            )
-            if isinstance(field, forms.DateTimeField):
-                field.error_messages["invalid"] = (
-                    f"{label}格式应为 年-月-日 时:分，例如 2026-11-23 19:30"
-                )
-            if isinstance(field, forms.IntegerField | forms.FloatField):
-                field.error_messages["invalid"] = f"{label}必须是数字"
-
-    def service_error(self, exc) -> None:
-        """Attach a ServiceError to the form: next to its field when it names one."""
-        details = exc.details if isinstance(exc.details, dict) else {}
-        field = details.get("field")
-        field = self.field_aliases.get(field, field)
-        self.add_error(field if field in self.fields else None, exc.message)
-
-    def messages(self) -> list[str]:
-        seen: list[str] = []
-        for errors in self.errors.values():
-            for message in errors:
-                if message not in seen:
-                    seen.append(message)
-        return seen
 
 
 def _text(label, max_length, *, required=True, rows=None, **attrs):

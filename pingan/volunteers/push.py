@@ -6,7 +6,7 @@ timeline table of their own, so they travel through the `LivePush` outbox
 (pingan/live/outbox.py); the audience is computed here, by the domain.
 """
 
-from pingan.incidents.snapshot import iso
+from pingan.core.timefmt import iso
 from pingan.live import outbox
 from pingan.live.groups import team_group, user_group, volunteer_grid_group
 

@@ -22,8 +22,9 @@ from django.utils import timezone
 from pingan.accounts.models import Role, User
 from pingan.core import clock, qr, refcache
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
+from pingan.core.sequences import next_code
+from pingan.core.uploads import PhotoUpload, check_photos
 from pingan.geo.distance import haversine_m
-from pingan.incidents.services import PhotoUpload, check_photos, next_code
 from pingan.notify.services import queue_message
 from pingan.orgs.models import Grid, OrgUnit
 from pingan.points import ledger
@@ -115,10 +116,8 @@ __all__ = [
     "confirm_work",
     "reject_work",
     "history_for",
-    "PhotoUpload",
 ]
 
-CHECKOUT_GRACE = timedelta(hours=2)
 UPDATABLE_TEAM_FIELDS = {
     "name",
     "description",
@@ -965,7 +964,7 @@ def check_in(
     if signup.checked_in_at is not None:
         raise Conflict("already_checked_in", "您已签到")
     opens = task.starts_at - timedelta(minutes=settings.VOLUNTEER_CHECKIN_EARLY_MINUTES)
-    if not opens <= now <= task.ends_at:
+    if not opens <= now < task.ends_at:
         raise Conflict(
             "outside_window",
             f"签到时间为 {timezone.localtime(opens):%m-%d %H:%M} 至 "
@@ -995,7 +994,8 @@ def check_in(
 def check_out(
     user: User, code, *, lng=None, lat=None, crs="wgs84", qr_token=None, now=None
 ) -> Signup:
-    """Near the meeting point or the end of the route, until two hours after the task ends."""
+    """Near the meeting point or the end of the route, until VOLUNTEER_CHECKOUT_GRACE_MINUTES
+    after the task ends (only the time inside the task's window counts, see service_hours)."""
     now = now or clock.now()
     signup = _lock_own_signup(user, code)
     task = signup.task
@@ -1003,7 +1003,7 @@ def check_out(
         raise Conflict("not_checked_in", "请先签到")
     if signup.checked_out_at is not None:
         raise Conflict("already_checked_out", "您已签退")
-    closes = task.ends_at + CHECKOUT_GRACE
+    closes = task.ends_at + timedelta(minutes=settings.VOLUNTEER_CHECKOUT_GRACE_MINUTES)
     if not signup.checked_in_at <= now <= closes:
         raise Conflict(
             "outside_window", f"签退时间已过（截至 {timezone.localtime(closes):%m-%d %H:%M}）"
@@ -1080,12 +1080,21 @@ def _lock_signup_for_review(actor: User, signup_id) -> Signup:
 
 
 def service_hours(signup: Signup, now=None) -> Decimal:
-    """Check-in to check-out (or the task's end), both clipped to the task window."""
+    """Check-in to check-out (or the task's end), both clipped to the task window: an early
+    check-in (VOLUNTEER_CHECKIN_EARLY_MINUTES) or a late check-out (the grace) earns nothing."""
     task = signup.task
     start = max(signup.checked_in_at, task.starts_at)
     end = min(signup.checked_out_at or task.ends_at, task.ends_at)
     seconds = max(0.0, (end - start).total_seconds())
     return (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _present_in_window(signup: Signup) -> bool:
+    """Whether any of the time between check-in and check-out lies inside the task's window."""
+    task = signup.task
+    start = max(signup.checked_in_at, task.starts_at)
+    end = min(signup.checked_out_at or task.ends_at, task.ends_at)
+    return end > start
 
 
 @transaction.atomic
@@ -1098,6 +1107,14 @@ def confirm_work(actor: User, signup_id, now=None) -> Signup:
     if signup.checked_out_at is None and now < task.ends_at:
         raise Conflict("not_finished", "志愿者尚未签退，任务也未结束，暂不能确认")
     hours = service_hours(signup)
+    if not _present_in_window(signup):
+        # Nothing to credit: e.g. checked in early and out again before the task began.
+        raise Conflict(
+            "outside_window",
+            "志愿者的签到、签退不在任务时间内（"
+            f"{timezone.localtime(task.starts_at):%m-%d %H:%M} 至 "
+            f"{timezone.localtime(task.ends_at):%m-%d %H:%M}），不能确认，请选择不予确认",
+        )
     source = {"source_type": "task", "source_ref": task.code}
     where = {"org": task.org, "team": signup.team, "actor": actor, "now": now}
     entries = [

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from pingan.core.errors import ServiceError
-from pingan.disputes.validation import clean_text, normalise_phone
-from pingan.incidents.services import normalise_location
+from pingan.core.validation import clean_text, normalise_phone
+from pingan.geo.location import normalise_location
 
 from .models import Availability, Skill, TaskKind
 

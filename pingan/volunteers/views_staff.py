@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from pingan.accounts.models import User
 from pingan.core import clock, qr
 from pingan.core.errors import NotFound, ServiceError
-from pingan.disputes.validation import normalise_phone
+from pingan.core.validation import normalise_phone
 from pingan.orgs.services import grids_geojson
 
 from . import access, services

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from pingan.core import clock
 from pingan.core.errors import ServiceError
 from pingan.core.masking import mask_name
-from pingan.incidents import services as incident_services
+from pingan.core.uploads import PhotoUpload, max_photo_read
 from pingan.points import ledger
 from pingan.points.models import PointEntry
 
@@ -241,8 +241,7 @@ def _report(request, task) -> str:
     if not form.is_valid():
         raise PageError("report", form.messages()[0], form=form)
     photos = [
-        incident_services.PhotoUpload(f.name, f.read(incident_services.max_photo_read()))
-        for f in request.FILES.getlist("photos")
+        PhotoUpload(f.name, f.read(max_photo_read())) for f in request.FILES.getlist("photos")
     ]
     try:
         services.submit_report(

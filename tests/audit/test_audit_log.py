@@ -81,9 +81,10 @@ def test_admin_is_read_only_for_superusers_too(db):
     ("meta", "expected"),
     [
         ({"REMOTE_ADDR": "10.0.0.9"}, "10.0.0.9"),
+        # Not from a trusted proxy (none by default): the header is not believed.
         (
             {"REMOTE_ADDR": "10.0.0.9", "HTTP_X_FORWARDED_FOR": "203.0.113.5, 10.0.0.1"},
-            "203.0.113.5",
+            "10.0.0.9",
         ),
         ({"REMOTE_ADDR": ""}, None),
     ],

@@ -309,6 +309,9 @@ def test_my_requests_are_only_mine(world, api):
     assert api(world.citizen2).get("/api/disputes/requests/mine").json() == {
         "count": 0,
         "items": [],
+        "limit": 50,
+        "offset": 0,
+        "next_offset": None,
     }
     assert api(world.officer_a).get("/api/disputes/requests/mine").json()["count"] == 0
 
@@ -398,6 +401,13 @@ def test_daily_review_list_and_review(world, api):
     assert done.status_code == 200
     assert done.json()["timeline"][-1]["kind"] == "reviewed"
     assert client.get("/api/disputes/review").json() == []
+    assert client.get("/api/disputes/review?paged=true").json() == {
+        "count": 0,
+        "items": [],
+        "limit": 50,
+        "offset": 0,
+        "next_offset": None,
+    }
     again = post(client, f"/api/disputes/{yellow.code}/review", {})
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_reviewed"
@@ -415,6 +425,13 @@ def test_visits_due_lists_what_is_due_in_scope(world, api):
     assert visit["dispute"]["code"] == dispute.code
     assert visit["after_days"] == 7 and visit["owner"] == "officer_a"
     assert api(world.officer_b).get("/api/disputes/visits/due").json() == []
+    assert api(world.officer_b).get("/api/disputes/visits/due?paged=true").json() == {
+        "count": 0,
+        "items": [],
+        "limit": 50,
+        "offset": 0,
+        "next_offset": None,
+    }
 
 
 def test_rules_show_the_active_rules_with_their_parameters(world, api):

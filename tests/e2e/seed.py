@@ -109,13 +109,16 @@ def _seed_volunteers(user, station, office) -> None:
         kind="night_patrol",
         title="东门社区夜间巡逻",
         description="沿东门街巡逻，注意独居老人家门窗。",
-        starts_at=now + timedelta(minutes=30),
+        # Posted an hour ago and under way: the resident checks in and out inside its window
+        # (work entirely outside it is not confirmed).
+        starts_at=now - timedelta(minutes=5),
         ends_at=now + timedelta(hours=3),
         meeting_address="东门社区警务室门口",
         lng=lng,
         lat=lat,
         slots=3,
         team_codes=[team.code],
+        now=now - timedelta(hours=1),
     )
     from pingan.accounts.models import Role
 

@@ -7,7 +7,7 @@ page does not depend on the rules the service tests check.
 
 from pingan.accounts.models import Role, User
 from pingan.core import clock
-from pingan.incidents.services import next_code
+from pingan.core.sequences import next_code
 from pingan.points import ledger
 from pingan.points.models import EntryKind, PointEntry, RewardItem, Shop, ShopKind
 from tests.conftest import make_user

@@ -224,7 +224,7 @@ def test_add_edit_and_restock_items(world, shops):
     response = client.post(
         url + "item/",
         {"item": cup.pk, "name": "保温杯（大）", "points_price": "150", "stock": "4",
-         "limit_period": "total"},
+         "expected_stock": "4", "limit_period": "total"},
     )  # fmt: skip
     assert response.status_code == 302
     cup.refresh_from_db()
@@ -257,7 +257,7 @@ def test_add_edit_and_restock_items(world, shops):
         ("item", {"name": "毛巾", "points_price": "5", "stock": "1", "limit_period": "week"},
          "限兑周期的选项无效"),
         ("restock", {"quantity": "0"}, "补货数量不能小于 1"),
-        ("restock", {"quantity": "many"}, "补货数量格式不正确"),
+        ("restock", {"quantity": "many"}, "补货数量必须是数字"),
         ("clerk-add", {"username": "citizen"}, "未找到该店员账号"),
         ("clerk-add", {"username": ""}, "请填写店员账号"),
         ("order-cancel", {"order": "DH-NOPE", "reason": "x"}, "未找到该订单"),

@@ -157,7 +157,7 @@ def test_redeem_makes_an_order(world, shops):
         ("limit", {"quantity": "2"}, 409, "该商品每人限兑 1 件"),
         ("rich", {"quantity": "0"}, 400, "兑换数量不能小于 1"),
         ("rich", {"quantity": "-3"}, 400, "兑换数量不能小于 1"),
-        ("rich", {"quantity": "abc"}, 400, "兑换数量格式不正确"),
+        ("rich", {"quantity": "abc"}, 400, "兑换数量必须是数字"),
         ("rich", {"quantity": "21"}, 400, "兑换数量不能大于 20"),
         ("rich", {"quantity": ""}, 400, "请填写兑换数量"),
     ],

@@ -96,6 +96,7 @@ def test_save_item_adds_and_edits(world, shops):
         name="酱油 500ml",
         points_price=25,
         stock=7,
+        expected_stock=5,
         limit_per_person=None,
         limit_period="month",
         active=False,
@@ -113,7 +114,13 @@ def test_save_item_adds_and_edits(world, shops):
 def test_an_item_of_another_shop_cannot_be_edited_through_this_one(world, shops):
     with pytest.raises(NotFound):
         services.save_item(
-            world.commander, shops.shop, item=shops.item_b, name="x", points_price=1, stock=1
+            world.commander,
+            shops.shop,
+            item=shops.item_b,
+            name="x",
+            points_price=1,
+            stock=1,
+            expected_stock=5,
         )
 
 

@@ -61,10 +61,13 @@ def test_the_background_sweeper_runs_the_points_sweep(world, monkeypatch):
         ran.append("points")
         stop.set()
 
-    monkeypatch.setattr(background, "close_old_connections", lambda: None)
+    # The sweeper runs the management commands (pingan/core/periodic.py), which call these.
+    monkeypatch.setattr("pingan.core.periodic.close_old_connections", lambda: None)
     monkeypatch.setattr("pingan.incidents.services.sweep", lambda: None)
     monkeypatch.setattr("pingan.disputes.services.sweep", lambda: ran.append("disputes"))
-    monkeypatch.setattr("pingan.notify.services.retry_queued", lambda: ran.append("messages"))
+    monkeypatch.setattr(
+        "pingan.notify.services.retry_queued", lambda **kwargs: ran.append("messages")
+    )
     monkeypatch.setattr("pingan.points.services.sweep", points_sweep)
     background._sweeper(stop, 0.001)
     assert ran == ["disputes", "points", "messages"]

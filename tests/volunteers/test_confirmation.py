@@ -173,3 +173,40 @@ def test_api_confirm_reject_and_history(world, worked):
     listing = officer.get(f"/api/volunteers/tasks/{worked.task.code}/signups").json()
     assert [s["review"] for s in listing] == ["confirmed"]
     assert officer.post("/api/volunteers/signups/99999999999/confirm").status_code == 404
+
+
+def test_work_entirely_before_the_task_window_is_not_confirmed_or_credited(world):
+    """Checked in early (allowed) and out again before the task began: nothing to credit."""
+    team, users = team_with_volunteers(world, 1)
+    task = make_task(world, teams=[team], slots=1, kind="night_patrol", duration=3 * HOUR)
+    user = users[0]
+    services.sign_up(user, task.code, now=task.published_at)
+    services.check_in(user, task.code, qr_token=task.qr_token, now=task.starts_at - 50 * MIN)
+    services.check_out(user, task.code, qr_token=task.qr_token, now=task.starts_at - 10 * MIN)
+    signup = Signup.objects.get(task=task, user=user)
+    with pytest.raises(Conflict) as caught:
+        services.confirm_work(world.officer_a, signup.pk, now=task.ends_at + HOUR)
+    assert caught.value.code == "outside_window" and "不在任务时间内" in caught.value.message
+    assert ledger.balance(user) == 0 and not PointEntry.objects.filter(user=user).exists()
+    signup.refresh_from_db()
+    assert signup.review == "" or signup.review is None
+    # The officer can still say no.
+    services.reject_work(world.officer_a, signup.pk, reason="未在任务时间内到岗")
+
+
+def test_check_in_and_out_tolerances_are_settings_and_add_no_hours(world, settings):
+    settings.VOLUNTEER_CHECKIN_EARLY_MINUTES = 15
+    settings.VOLUNTEER_CHECKOUT_GRACE_MINUTES = 30
+    team, users = team_with_volunteers(world, 1)
+    task = make_task(world, teams=[team], slots=1, kind="night_patrol", duration=2 * HOUR)
+    user = users[0]
+    services.sign_up(user, task.code, now=task.published_at)
+    with pytest.raises(Conflict):
+        services.check_in(user, task.code, qr_token=task.qr_token, now=task.starts_at - 20 * MIN)
+    services.check_in(user, task.code, qr_token=task.qr_token, now=task.starts_at - 10 * MIN)
+    with pytest.raises(Conflict):
+        services.check_out(user, task.code, qr_token=task.qr_token, now=task.ends_at + 31 * MIN)
+    services.check_out(user, task.code, qr_token=task.qr_token, now=task.ends_at + 29 * MIN)
+    signup = Signup.objects.get(task=task, user=user)
+    signup = services.confirm_work(world.officer_a, signup.pk, now=task.ends_at + HOUR)
+    assert signup.hours == Decimal("2.00")

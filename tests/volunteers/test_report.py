@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from pingan.core.errors import Conflict, ServiceError
-from pingan.incidents.services import PhotoUpload
+from pingan.core.uploads import PhotoUpload
 from pingan.volunteers import services
 from pingan.volunteers.models import ReportPhoto, Signup
 from tests.conftest import api_client

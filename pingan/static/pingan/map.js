@@ -1,6 +1,12 @@
 /* Shared Leaflet set-up: optional tile layer (none offline), grids as vector layers. */
 window.PinganMap = (function () {
   "use strict";
+  // Leaflet finds its marker images from leaflet.css's own name, which collectstatic hashes
+  // (leaflet.<hash>.css): point it at the images folder beside the stylesheet instead.
+  if (!L.Icon.Default.imagePath) {
+    var css = document.querySelector('link[href*="/leaflet/leaflet"]');
+    if (css) L.Icon.Default.imagePath = css.href.replace(/[^/]*$/, "") + "images/";
+  }
   function create(el, opts) {
     var cfg = document.body.dataset;
     var map = L.map(el, { preferCanvas: true, zoomControl: true });

@@ -1,0 +1,21 @@
+"""The demo county's logins, for the CLI's table and the login page (demo mode only).
+
+Plain data, importable before Django is set up. The accounts themselves are made by
+generate.py (HUMAN_LOGINS, DEMO_PASSWORD there).
+"""
+
+DEMO_PASSWORD = "pingan-demo"
+
+# (username, role as people say it, the page it opens on)
+DEMO_LOGINS = [
+    ("commander", "指挥员（县局指挥中心）", "/console/"),
+    ("chief1", "派出所所长（城关所）", "/console/disputes/"),
+    ("officer1", "社区民警", "/unit/"),
+    ("aux1", "辅警", "/unit/"),
+    ("grid1", "网格员", "/disputes/mine/"),
+    ("volunteer1", "义警", "/volunteer/"),
+    ("leader1", "义警队长", "/volunteer/teams/"),
+    ("citizen1", "群众", "/report/"),
+    ("clerk1", "爱心超市店员", "/shop/verify/"),
+    ("admin", "系统管理员", "/admin/"),
+]
