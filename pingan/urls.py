@@ -2,10 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from pingan.api import api
+from pingan.core.pages import favicon
 
 urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
+    # Browsers (and the admin, which has no <link rel="icon">) ask for /favicon.ico.
+    path("favicon.ico", favicon),
     path("", include("pingan.accounts.urls")),
     path("", include("pingan.incidents.urls")),
     path("", include("pingan.orgs.urls")),

@@ -22,9 +22,10 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from django.http import HttpResponseServerError
+from django.http import HttpResponsePermanentRedirect, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
+from django.templatetags.static import static
 
 from pingan.core.errors import ServiceError
 
@@ -227,3 +228,9 @@ class OneLineRefusals(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         return True
+
+
+def favicon(request):
+    """Browsers (and the admin, whose pages have no <link rel="icon">) ask for /favicon.ico;
+    send them to the site's icon under its hashed, long-cached name."""
+    return HttpResponsePermanentRedirect(static("pingan/favicon.svg"))

@@ -1,7 +1,8 @@
 """The demo county's logins, for the CLI's table and the login page (demo mode only).
 
 Plain data, importable before Django is set up. The accounts themselves are made by
-generate.py (HUMAN_LOGINS, DEMO_PASSWORD there).
+the generator (`pingan.demo.county.plan` lists HUMAN_LOGINS; `pingan.demo.county.structure`
+gives them DEMO_PASSWORD).
 """
 
 DEMO_PASSWORD = "pingan-demo"

@@ -41,17 +41,10 @@ from pingan.incidents.models import (
 )
 from pingan.orgs.models import Grid
 
-from .generate import (
-    HUMAN_LOGINS,
-    KIND_WEIGHT,
-    MOBILE_PREFIXES,
-    RESERVED_UNIT_USERS,
-    active_mix,
-    address_for,
-    describe,
-    pick_outcome,
-    pick_rating,
-)
+from .county.incident_texts import address_for, describe, pick_outcome, pick_rating
+from .county.mix import KIND_WEIGHT, active_mix
+from .county.names import MOBILE_PREFIXES
+from .county.plan import HUMAN_LOGINS, RESERVED_UNIT_USERS
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ from pingan.accounts.models import User
 # Re-exported for callers not yet importing pingan.accounts.roles directly.
 from pingan.accounts.roles import REVEAL_ROLES, can_reveal, is_staff_viewer  # noqa: F401
 from pingan.core.errors import NotFound
-from pingan.orgs import services as orgs
 from pingan.orgs.models import Grid
 
 from .models import CaseOrder, Dispute
@@ -28,8 +27,7 @@ def disputes_for(user: User):
     if user.is_superuser:
         return qs
     if user.is_commander:
-        root = orgs.scope_org(user)
-        return qs.filter(org_path__startswith=root.path) if root else qs.none()
+        return qs.in_jurisdiction(user)
     if user.is_staff_role:
         orders = CaseOrder.objects.filter(owner=user).values("dispute_id")
         return qs.filter(

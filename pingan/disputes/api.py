@@ -59,6 +59,7 @@ from .schemas import (
     DisputeListOut,
     DisputeNoteIn,
     DisputeResolveIn,
+    DisputeStatsOut,
     DisputeSummaryOut,
     OrderIn,
     OwnerIn,
@@ -517,6 +518,8 @@ def _visit_due_out(v) -> dict:
 
 @router.get(
     "/stats",
+    response=DisputeStatsOut,
+    by_alias=True,  # the period's `from`
     summary="纠纷统计 · Resolution rate, median days, relapse rate and counts",
     description=(
         "Commanders only, within their jurisdiction. `from` / `to` are months (YYYY-MM, "

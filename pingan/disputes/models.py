@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from pingan.orgs.scoping import JurisdictionQuerySet
+
 
 class DisputeType(models.TextChoices):
     MARRIAGE_FAMILY = "marriage_family", "婚姻家庭"
@@ -175,6 +177,8 @@ class Dispute(models.Model):
     closed_at = models.DateTimeField("结案时间", null=True, blank=True)
     resolution_note = models.TextField("化解情况", blank=True)
     relapse_count = models.PositiveSmallIntegerField("反复次数", default=0)
+
+    objects = JurisdictionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "矛盾纠纷"

@@ -275,7 +275,9 @@ class EventOut(Schema):
     message: str
     actor: str | None
     public: bool
-    data: dict
+    data: dict = Field(
+        description="Details of the step, their keys depending on `kind` (from, to, owner …)"
+    )
 
 
 class HandoffOut(Schema):
@@ -444,5 +446,50 @@ class RiskRuleOut(Schema):
     kind_label: str
     level: str
     level_label: str
-    params: dict
+    params: dict = Field(description="The rule's thresholds, their keys depending on `kind`")
     description: str
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+class DisputeStatsPeriodOut(Schema):
+    from_: str | None = Field(alias="from", description="First month, YYYY-MM; null: open")
+    to: str | None = Field(description="Last month, YYYY-MM (inclusive); null: open")
+
+
+class DisputeBreakdownOut(Schema):
+    """Disputes of one value of a dimension (a type, a channel, a route …)."""
+
+    value: str = Field(description='The value; route "none" when no route was chosen')
+    label: str
+    total: int
+    settled: int
+
+
+class DisputeMonthOut(Schema):
+    month: str = Field(description="YYYY-MM, by registration month")
+    total: int
+    settled: int
+
+
+class DisputeStatsOut(Schema):
+    """The figures of `pingan.disputes.queries.summary` (the console's statistics page)."""
+
+    scope: RefOut = Field(description="The unit counted; code empty for everything")
+    period: DisputeStatsPeriodOut
+    total: int = Field(description="Disputes registered in the period, requests included")
+    settled: int = Field(description="Resolved, or closed as stable, now")
+    resolution_rate: float | None = Field(description="settled / total (化解率); null: none")
+    median_days: float | None = Field(
+        description="Median days from registration to resolution (capped at 365); null: none"
+    )
+    relapsed: int = Field(description="Disputes a return visit found broken at least once")
+    ever_settled: int = Field(description="Settled now, or reopened by a relapse")
+    relapse_rate: float | None = Field(description="relapsed / ever_settled (反复率)")
+    by_type: list[DisputeBreakdownOut]
+    by_channel: list[DisputeBreakdownOut]
+    by_route: list[DisputeBreakdownOut]
+    by_risk: list[DisputeBreakdownOut]
+    by_status: list[DisputeBreakdownOut]
+    by_month: list[DisputeMonthOut] = Field(description="Every month of the period, in order")

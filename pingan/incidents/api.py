@@ -18,7 +18,7 @@ from pingan.core.timefmt import iso
 from pingan.core.uploads import PhotoUpload, max_photo_read
 from pingan.orgs.services import visible_orgs
 
-from . import queries, services
+from . import access, queries, services
 from .models import Assignment, Category, Source, Unit
 from .schemas import (
     CategoryOut,
@@ -140,7 +140,7 @@ def report(request, payload: ReportIn):
     summary="Attach photos to my report (JPEG, PNG or WebP)",
 )
 def add_photos(request, code: IncidentCode, photos: list[UploadedFile] = File(...)):
-    incident = services.get_incident_for(request.auth, code)
+    incident = access.get_incident_for(request.auth, code)
     uploads = [PhotoUpload(p.name or "photo", p.read(max_photo_read())) for p in photos]
     services.add_photos(incident, request.auth, uploads)
     return 201, {"photos": [p.image.url for p in incident.photos.all()]}
@@ -163,7 +163,7 @@ def list_incidents(request, filters: Query[IncidentFilter]):
         if org is None:
             raise ServiceError("unknown_org", f"单位 {filters.org} 不存在或不在您的辖区")
     qs = queries.filter_incidents(
-        services.incidents_for(user),
+        access.incidents_for(user),
         status=filters.status,
         category=filters.category,
         grid=filters.grid,
@@ -190,11 +190,11 @@ def list_incidents(request, filters: Query[IncidentFilter]):
     summary="One incident with its timeline",
 )
 def get_incident(request, code: IncidentCode):
-    return detail(services.get_incident_for(request.auth, code), request.auth)
+    return detail(access.get_incident_for(request.auth, code), request.auth)
 
 
 def _after(request, code):
-    return detail(services.get_incident_for(request.auth, code), request.auth)
+    return detail(access.get_incident_for(request.auth, code), request.auth)
 
 
 @router.post(
@@ -307,7 +307,7 @@ def split(request, code: IncidentCode):
 )
 @paginated(legacy_array=True)
 def my_assignments(request, active: QueryBool = True):
-    qs = services.assignments_for(request.auth).order_by("-offered_at", "-pk")
+    qs = access.assignments_for(request.auth).order_by("-offered_at", "-pk")
     if active:
         qs = qs.filter(status__in=("offered", "accepted", "arrived"))
     return Listing(
@@ -328,7 +328,7 @@ def sla_compliance(request, filters: Query[ComplianceFilter]):
     if not request.auth.is_staff_role and not request.auth.is_superuser:
         raise Forbidden()
     qs = queries.filter_incidents(
-        services.incidents_for(request.auth), since=filters.since, until=filters.until
+        access.incidents_for(request.auth), since=filters.since, until=filters.until
     )
     return queries.compliance(qs, filters.group)
 
@@ -351,7 +351,7 @@ def unit_dict(unit: Unit) -> dict:
 
 @units_router.get("/me", response=UnitOut, auth=REQUIRED)
 def my_unit(request):
-    unit = services.unit_for_user(request.auth)
+    unit = access.unit_for_user(request.auth)
     if unit is None:
         raise Forbidden("您的账号未配置为警力单元")
     return unit_dict(Unit.objects.select_related("org").get(pk=unit.pk))

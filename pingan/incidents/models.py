@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from pingan.orgs.scoping import JurisdictionQuerySet
+
 
 class Priority(models.IntegerChoices):
     URGENT = 1, "一级（紧急）"
@@ -144,6 +146,8 @@ class Incident(models.Model):
     rating = models.PositiveSmallIntegerField("满意度", null=True, blank=True)
     rating_comment = models.CharField("评价", max_length=500, blank=True)
 
+    objects = JurisdictionQuerySet.as_manager()
+
     class Meta:
         verbose_name = "警情"
         verbose_name_plural = "警情"
@@ -269,6 +273,8 @@ class Unit(models.Model):
     current_assignment = models.OneToOneField(
         "Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = JurisdictionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "警力单元"

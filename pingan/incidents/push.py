@@ -1,8 +1,8 @@
 """Who hears an incident's timeline, and what they hear: the incidents domain's side of live push.
 
 Each timeline row (`IncidentEvent`) is announced by the service that wrote it (`_event` in
-services.py) and delivered after commit by the fan-out (pingan/live/fanout.py), which calls
-`deliveries` with a batch of ids. Groups: `org.<id>` for every org unit above the incident
+services/timeline.py) and delivered after commit by the fan-out (pingan/live/fanout.py), which
+calls `deliveries` with a batch of ids. Groups: `org.<id>` for every org unit above the incident
 (each board listens on its own scope root), `user.<id>` for the reporter and for the people of
 every unit ever offered the incident, unless their scope already covers it — so each listener
 hears each event once. The id is the sequence number a reconnecting page catches up from.
@@ -16,6 +16,7 @@ from pingan.live import registry
 from pingan.live.groups import ALL_GROUP, org_group, user_group
 from pingan.orgs.services import scope_org
 
+from .access import incidents_for
 from .models import Assignment, EventKind, Incident, IncidentEvent
 from .snapshot import incident_snapshot
 
@@ -120,8 +121,6 @@ def deliveries(event_ids: list[int]) -> list[registry.Delivery]:
 
 
 def catch_up(user, since: int, limit: int) -> list[dict]:
-    from .services import incidents_for
-
     visible = incidents_for(user)
     events = (
         IncidentEvent.objects.filter(pk__gt=since, incident__in=visible.values("pk"))

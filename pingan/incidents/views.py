@@ -18,7 +18,7 @@ from pingan.core.uploads import PhotoUpload, max_photo_read
 from pingan.orgs.models import Grid
 from pingan.orgs.services import grids_geojson, public_grid_outlines, visible_orgs
 
-from . import queries, services
+from . import access, queries, services
 from .forms import RateForm, ReportForm, ResolveForm
 from .models import (
     ACTIVE_ASSIGNMENT,
@@ -96,7 +96,7 @@ def report(request):
 
 @login_required
 def my_reports(request):
-    incidents = services.incidents_for(request.user).filter(reporter=request.user)[:100]
+    incidents = access.incidents_for(request.user).filter(reporter=request.user)[:100]
     return render(
         request, "incidents/my_reports.html", {"incidents": incidents, "live_since": live_since()}
     )
@@ -138,7 +138,7 @@ def rate(request, code):
 
 def _visible_or_404(user, code):
     try:
-        return services.get_incident_for(user, code)
+        return access.get_incident_for(user, code)
     except ServiceError as exc:
         raise Http404(exc.message) from exc
 
@@ -169,20 +169,20 @@ def photo(request, pk):
 
 
 def _unit_or_403(user):
-    unit = services.unit_for_user(user)
+    unit = access.unit_for_user(user)
     if unit is None:
         raise PermissionDenied("您的账号未配置为警力单元")
     return unit
 
 
 def _unit_assignments(user):
-    return list(services.assignments_for(user).filter(status__in=ACTIVE_ASSIGNMENT))
+    return list(access.assignments_for(user).filter(status__in=ACTIVE_ASSIGNMENT))
 
 
 @login_required
 def unit_home(request):
     unit = _unit_or_403(request.user)
-    recent = services.assignments_for(request.user).exclude(status__in=ACTIVE_ASSIGNMENT)[:10]
+    recent = access.assignments_for(request.user).exclude(status__in=ACTIVE_ASSIGNMENT)[:10]
     return render(
         request,
         "incidents/unit_home.html",
@@ -264,7 +264,7 @@ def unit_duty(request):
 
 def _board_incidents(user):
     return (
-        services.incidents_for(user)
+        access.incidents_for(user)
         .filter(status__in=OPEN_STATUSES)
         .prefetch_related(
             Prefetch("assignments", queryset=Assignment.objects.select_related("unit"))
@@ -370,7 +370,7 @@ def compliance(request):
     group = request.GET.get("group", "grid")
     if group not in ("grid", "org"):
         group = "grid"
-    qs = services.incidents_for(request.user)
+    qs = access.incidents_for(request.user)
     rows = queries.compliance(qs, group)
     total = queries.compliance(qs.exclude(org__isnull=True).filter(), "org")
     return render(
@@ -406,7 +406,7 @@ def console_incidents(request):
         errors.append("类别无效")
         category = None
     qs = queries.filter_incidents(
-        services.incidents_for(request.user),
+        access.incidents_for(request.user),
         status=status,
         category=category,
         grid=params.get("grid") or None,

@@ -21,6 +21,11 @@ from .services import grids_geojson, visible_orgs
 router = Router(tags=["jurisdiction"])
 
 
+class GridCentroidOut(Schema):
+    lat: float
+    lng: float
+
+
 class GridOut(Schema):
     code: str
     name: str
@@ -28,7 +33,7 @@ class GridOut(Schema):
     org_code: str
     org: str
     officer: str | None
-    centroid: dict
+    centroid: GridCentroidOut
     area_km2: float
 
 
@@ -83,7 +88,7 @@ def _grid_out(g: Grid) -> GridOut:
         org_code=g.org.code,
         org=g.org.name,
         officer=g.officer.label if g.officer else None,
-        centroid={"lat": g.centroid_lat, "lng": g.centroid_lng},
+        centroid=GridCentroidOut(lat=g.centroid_lat, lng=g.centroid_lng),
         area_km2=g.area_km2,
     )
 

@@ -4,7 +4,14 @@ Every org unit stores its materialised path (`/1/4/17/`), and so does every reco
 to one (`org_path`). A staff user's scope is the path of their scope root (`scope_org`: their
 station, or a commander's own unit); a superuser's is "/"; residents, clerks and the anonymous
 have none and see through their own rules (their own reports, their own orders).
+
+Every record that belongs to an org unit is narrowed the same way, through one queryset method:
+`Model.objects.in_jurisdiction(user)` (`JurisdictionQuerySet`). Each app's `*_for(user)` adds
+its own rules for residents, clerks and the people a record names, and uses that method for the
+jurisdiction part, so "what a station sees" is written once.
 """
+
+from django.db import models
 
 from pingan.accounts.models import User
 
@@ -35,3 +42,14 @@ def within_scope(queryset, user: User, path_field: str = "org_path"):
     if prefix == "/":
         return queryset
     return queryset.filter(**{f"{path_field}__startswith": prefix})
+
+
+class JurisdictionQuerySet(models.QuerySet):
+    """A queryset of records placed in the org tree. The model names where its path is with
+    `org_path_lookup` (default `org_path`; a sign-up, say, lies where its task does:
+    `task__org_path`)."""
+
+    def in_jurisdiction(self, user: User):
+        """The records within the user's jurisdiction: a superuser's all, a staff user's their
+        scope root's subtree, nothing for anyone else."""
+        return within_scope(self, user, getattr(self.model, "org_path_lookup", "org_path"))

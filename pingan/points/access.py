@@ -9,7 +9,7 @@ from pingan.accounts.roles import MANAGER_ROLES, is_clerk  # noqa: F401
 from pingan.accounts.roles import RESIDENT_ROLES as HOLDER_ROLES  # noqa: F401
 from pingan.accounts.roles import is_resident as is_holder  # noqa: F401
 from pingan.core.errors import NotFound
-from pingan.orgs.scoping import in_scope, scope_path
+from pingan.orgs.scoping import in_scope
 
 from .models import PointEntry, RedemptionOrder, Shop
 
@@ -36,8 +36,7 @@ def shops_for(user: User):
     if user.role == Role.CLERK:
         return qs.filter(clerks=user)
     if user.is_staff_role:
-        path = scope_path(user)
-        return qs.filter(org_path__startswith=path) if path is not None else qs.none()
+        return qs.in_jurisdiction(user)
     return qs.filter(active=True)
 
 
@@ -70,8 +69,7 @@ def orders_for(user: User):
     if user.role == Role.CLERK:
         return qs.filter(shop__clerks=user)
     if user.is_staff_role:
-        path = scope_path(user)
-        return qs.filter(shop__org_path__startswith=path) if path is not None else qs.none()
+        return qs.in_jurisdiction(user)
     return qs.filter(user=user)
 
 
@@ -94,10 +92,7 @@ def ledger_for(viewer: User, *, user: User | None = None):
     if viewer.is_superuser:
         return qs.filter(user=user) if user is not None else qs
     if viewer.is_staff_role:
-        path = scope_path(viewer)
-        if path is None:
-            return qs.none()
-        qs = qs.filter(org_path__startswith=path)
+        qs = qs.in_jurisdiction(viewer)
         return qs.filter(user=user) if user is not None else qs
     if user is not None and user.pk != viewer.pk:
         raise NotFound("未找到该积分账户，或您无权查看")

@@ -9,173 +9,44 @@
   `{"error": {"code", "message", "details"?}}` like the rest of the API.
 
 Every state change goes through `pingan.points.services`; this module only validates the shape
-of the input, resolves usernames and turns rows into JSON. The leaderboard and statistics
-endpoints live in `api_recognition.py`.
+of the input, resolves usernames and turns rows into JSON; the schemas are in `schemas.py`. The
+leaderboard and statistics endpoints live in `api_recognition.py`.
 """
 
-from typing import Literal
-
 from django.http import HttpResponse
-from ninja import Query, Router, Schema
-from pydantic import Field
+from ninja import Query, Router
 
 from pingan.accounts.models import User
 from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import Forbidden, NotFound, ServiceError
 from pingan.core.masking import mask_name
-from pingan.core.pagination import Listing, PageOut, paginated
-from pingan.core.schemas import (
-    DisputeCodeIn,
-    InputSchema,
-    OrderCode,
-    QuerySchema,
-    RecordId,
-    RedeemCodeText,
-    RequiredText,
-    ShopCode,
-    Text,
-    Username,
-)
+from pingan.core.pagination import Listing, paginated
+from pingan.core.schemas import OrderCode, RedeemCodeText, ShopCode
 from pingan.core.timefmt import iso
 from pingan.disputes.access import get_dispute_for
 
 from . import ledger, services
-from .earning import MAX_ADJUST
-from .models import EntryKind, OrderStatus, PointEntry, PointRule, RedemptionOrder, Shop
+from .models import PointEntry, PointRule, RedemptionOrder, Shop
+from .schemas import (
+    AdjustIn,
+    BalanceOut,
+    CancelIn,
+    EntryWithBalanceOut,
+    LedgerFilterIn,
+    LedgerOut,
+    MediationHelpIn,
+    OrderFilterIn,
+    OrderListOut,
+    OrderOut,
+    PointRuleOut,
+    RedeemIn,
+    ShopDetailOut,
+    ShopListOut,
+    ShopOut,
+    VerifyIn,
+)
 
 router = Router(tags=["points"], auth=REQUIRED)
-
-
-# --- input schemas ------------------------------------------------------------------------------
-
-
-class RedeemIn(InputSchema):
-    item: RecordId
-    quantity: int = Field(default=1, ge=1, le=services.MAX_QUANTITY)
-
-
-class CancelIn(InputSchema):
-    reason: Text(200) | None = None
-
-
-class VerifyIn(InputSchema):
-    code: Text(40, min_length=1)
-
-
-class MediationHelpIn(InputSchema):
-    dispute: DisputeCodeIn
-    session: RecordId
-    helper_phone: Text(30, min_length=1)
-
-
-class AdjustIn(InputSchema):
-    user: Username
-    amount: int = Field(ge=-MAX_ADJUST, le=MAX_ADJUST)
-    reason: RequiredText(200)
-
-
-class LedgerFilterIn(QuerySchema):
-    user: Username | None = None
-    kind: Literal[tuple(EntryKind.values)] | None = None  # type: ignore[valid-type]
-
-
-class OrderFilterIn(QuerySchema):
-    status: Literal[tuple(OrderStatus.values)] | None = None  # type: ignore[valid-type]
-
-
-# --- output schemas -----------------------------------------------------------------------------
-
-
-class BalanceOut(Schema):
-    user: str
-    balance: int
-
-
-class EntryOut(Schema):
-    id: int
-    user: str
-    amount: int
-    kind: str
-    kind_label: str
-    rule: str
-    reason: str
-    source_type: str
-    source_ref: str
-    org: str | None
-    team: str | None
-    created_at: str
-
-
-class LedgerOut(PageOut):
-    balance: int | None = Field(description="The person's balance when one person's ledger")
-    items: list[EntryOut]
-
-
-class PointRuleOut(Schema):
-    code: str
-    label: str
-    points: int
-    task_kinds: list[str]
-
-
-class ItemOut(Schema):
-    id: int
-    name: str
-    description: str
-    points_price: int
-    stock: int
-    limit_per_person: int | None
-    limit_period: str
-    active: bool
-
-
-class ShopOut(Schema):
-    code: str
-    name: str
-    kind: str
-    kind_label: str
-    org: str
-    address: str
-    phone: str
-    opening_hours: str
-    lng: float | None
-    lat: float | None
-    active: bool
-
-
-class ShopListOut(PageOut):
-    items: list[ShopOut]
-
-
-class ShopDetailOut(ShopOut):
-    items: list[ItemOut]
-
-
-class OrderOut(Schema):
-    code: str
-    status: str
-    status_label: str
-    item: ItemOut
-    shop: ShopOut
-    quantity: int
-    points: int
-    user: str = Field(description="The resident (name masked unless it is the caller)")
-    redeem_code: str | None = Field(description="Only for the order's owner")
-    verify_url: str | None = Field(description="What the order's QR code opens; owner only")
-    created_at: str
-    expires_at: str
-    verified_at: str | None
-    cancelled_at: str | None
-    cancel_reason: str
-
-
-class OrderListOut(PageOut):
-    items: list[OrderOut]
-
-
-class EntryWithBalanceOut(Schema):
-    entry: EntryOut
-    balance: int
 
 
 # --- serialisers --------------------------------------------------------------------------------
@@ -371,6 +242,8 @@ def order_detail(request, code: OrderCode):
 @router.get(
     "/orders/{code}/qr.svg",
     summary="核销二维码 · The order's QR code (owner only)",
+    response={200: None},
+    openapi_extra={"responses": {200: {"content": {"image/svg+xml": {}}}}},
 )
 def order_qr(request, code: OrderCode):
     order = _order(request, code)

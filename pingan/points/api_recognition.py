@@ -17,6 +17,7 @@ from pingan.core.api_auth import REQUIRED
 from pingan.core.schemas import QueryText
 
 from . import recognition as r
+from .schemas import LeaderboardOut, TeamStatsOut
 
 router = Router(tags=["points"], auth=REQUIRED)
 
@@ -45,6 +46,7 @@ def _scope(board: r.Board) -> dict:
 
 @router.get(
     "/leaderboard",
+    response=LeaderboardOut,
     summary="积分排行 · Monthly leaderboard of a team or an org unit",
     description=(
         "`month` is YYYY-MM (Asia/Shanghai; default the current month). Give `team` or `org` "
@@ -75,6 +77,8 @@ def leaderboard(
 
 @router.get(
     "/stats",
+    response=TeamStatsOut,
+    by_alias=True,  # the period's `from`
     summary="义警统计 · Team statistics for a period",
     description=(
         "Staff only, within their scope. `from` / `to` are days (YYYY-MM-DD, inclusive, "

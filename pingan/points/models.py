@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from pingan.orgs.scoping import JurisdictionQuerySet
+
 
 class RuleCode(models.TextChoices):
     TASK_CONFIRMED = "task_confirmed", "完成任务（每次）"
@@ -63,7 +65,7 @@ class EntryKind(models.TextChoices):
     ADJUST = "adjust", "调整"
 
 
-class LedgerQuerySet(models.QuerySet):
+class LedgerQuerySet(JurisdictionQuerySet):
     """Bulk changes skip Model.save/delete, so the queryset refuses them as well."""
 
     def update(self, **kwargs):
@@ -153,6 +155,8 @@ class Shop(models.Model):
     active = models.BooleanField("营业中", default=True)
     created_at = models.DateTimeField()
 
+    objects = JurisdictionQuerySet.as_manager()
+
     class Meta:
         verbose_name = "兑换点"
         verbose_name_plural = "兑换点"
@@ -230,6 +234,9 @@ class RedemptionOrder(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     cancel_reason = models.CharField("取消原因", max_length=200, blank=True)
+
+    org_path_lookup = "shop__org_path"  # where it lies in the org tree
+    objects = JurisdictionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "兑换订单"

@@ -15,7 +15,7 @@ from pingan.accounts.roles import (  # noqa: F401
     is_staff_viewer,
 )
 from pingan.core.errors import NotFound
-from pingan.orgs.scoping import in_scope, scope_path
+from pingan.orgs.scoping import in_scope, scope_path  # noqa: F401 - services import it from here
 
 from .models import (
     LIVE_MEMBERSHIP,
@@ -38,8 +38,7 @@ def teams_for(user: User):
     if not user.is_authenticated:
         return qs.none()
     if is_staff_viewer(user):
-        prefix = scope_path(user)
-        return qs.filter(org_path__startswith=prefix) if prefix else qs.none()
+        return qs.in_jurisdiction(user)
     live = Membership.objects.filter(user=user, status__in=LIVE_MEMBERSHIP).values("team_id")
     return qs.filter(Q(leader=user) | Q(pk__in=live))
 
@@ -84,8 +83,7 @@ def tasks_for(user: User):
     if not user.is_authenticated:
         return qs.none()
     if is_staff_viewer(user):
-        prefix = scope_path(user)
-        return qs.filter(org_path__startswith=prefix) if prefix else qs.none()
+        return qs.in_jurisdiction(user)
     mine = Signup.objects.filter(user=user).values("task_id")
     if not is_resident(user):
         return qs.filter(pk__in=mine)
@@ -107,8 +105,7 @@ def open_tasks_for(user: User, now):
     if not user.is_authenticated:
         return qs.none()
     if is_staff_viewer(user):
-        prefix = scope_path(user)
-        return qs.filter(org_path__startswith=prefix) if prefix else qs.none()
+        return qs.in_jurisdiction(user)
     if not is_resident(user):
         return qs.none()
     return qs.filter(offered_q(user))
@@ -131,6 +128,5 @@ def signups_for(user: User):
     if not user.is_authenticated:
         return qs.none()
     if is_staff_viewer(user):
-        prefix = scope_path(user)
-        return qs.filter(task__org_path__startswith=prefix) if prefix else qs.none()
+        return qs.in_jurisdiction(user)
     return qs.filter(user=user)

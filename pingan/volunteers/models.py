@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from pingan.orgs.scoping import JurisdictionQuerySet
+
 
 class Skill(models.TextChoices):
     PATROL = "patrol", "巡逻防控"
@@ -89,6 +91,8 @@ class Team(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = JurisdictionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "志愿者队伍"
@@ -197,6 +201,8 @@ class Task(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField("取消原因", max_length=200, blank=True)
 
+    objects = JurisdictionQuerySet.as_manager()
+
     class Meta:
         verbose_name = "任务"
         verbose_name_plural = "任务"
@@ -275,6 +281,9 @@ class Signup(models.Model):
     # confirmation; points_awarded is what the ledger got for it, kept for the history page.
     hours = models.DecimalField("服务时长（小时）", max_digits=6, decimal_places=2, default=0)
     points_awarded = models.IntegerField("获得积分", default=0)
+
+    org_path_lookup = "task__org_path"  # where it lies in the org tree
+    objects = JurisdictionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "报名"

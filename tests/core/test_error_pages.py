@@ -256,3 +256,11 @@ def test_echarts_loads_only_on_the_pages_that_draw_charts(world):
     client.force_login(world.commander)
     for url in ("/console/", "/report/", "/console/disputes/"):
         assert "echarts" not in page(client.get(url)), url
+
+
+def test_the_site_has_an_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith(".svg")
+    assert client.get(response["Location"]).status_code == 200
+    assert 'rel="icon"' in client.get("/login/").content.decode()

@@ -123,3 +123,94 @@ def test_the_incidents_api_documents_its_answers(document):
             schema = response["content"]["application/json"]["schema"]
             assert schema.get("additionalProperties") is not True, (op_id, status)
             assert schema != {"type": "object"}, (op_id, status)
+
+
+# --- every answer is typed ----------------------------------------------------------------------
+
+# 2xx answers that are not JSON, each with its reason. Every other 2xx answer is typed JSON.
+NOT_JSON = {
+    ("get", "/api/volunteers/teams/{code}/qr.svg"): "an SVG image: the team's invite QR code",
+    ("get", "/api/volunteers/tasks/{code}/qr.svg"): "an SVG image: the task's check-in QR code",
+    ("get", "/api/points/orders/{code}/qr.svg"): "an SVG image: the order's redeem QR code",
+}
+
+# Properties that are free-form JSON objects by design, each with its reason.
+FREE_FORM = {
+    ("EventOut", "data"): "a dispute step's details, their keys depending on the event kind",
+    ("RiskRuleOut", "params"): "a risk rule's thresholds, editable by admins, keys per rule kind",
+}
+
+
+def _untyped(schema, components, where="", owner=None, seen=frozenset()):
+    """Where `schema` leaves a client guessing: `{}` (anything), an object with no properties
+    or with untyped extra keys, an array with no item type. `owner` is the component whose
+    properties are being walked, for `FREE_FORM`."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name in seen:
+            return []
+        return _untyped(components[name], components, where, name, seen | {name})
+    problems = []
+    if not schema:
+        return [f"{where or '(body)'}: any value"]
+    extra = schema.get("additionalProperties")
+    if schema.get("type") == "object" or "properties" in schema:
+        if extra is True or (not schema.get("properties") and not isinstance(extra, dict)):
+            problems.append(f"{where or '(body)'}: free-form object")
+        for key, prop in schema.get("properties", {}).items():
+            if (owner, key) not in FREE_FORM:
+                problems += _untyped(prop, components, f"{where}.{key}", owner, seen)
+    if isinstance(extra, dict):
+        problems += _untyped(extra, components, f"{where}{{}}", None, seen)
+    if schema.get("type") == "array":
+        if "items" not in schema:
+            problems.append(f"{where or '(body)'}: array of anything")
+        else:
+            problems += _untyped(schema["items"], components, f"{where}[]", None, seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for choice in schema.get(key, []):
+            problems += _untyped(choice, components, where, owner, seen)
+    return problems
+
+
+def test_the_untyped_check_sees_untyped_answers():
+    components = {
+        "Free": {"type": "object", "properties": {"data": {"type": "object"}}},
+        "EventOut": {"type": "object", "properties": {"data": {"type": "object"}}},
+    }
+    assert _untyped({}, components)
+    assert _untyped({"type": "object"}, components)
+    assert _untyped({"type": "object", "additionalProperties": True}, components)
+    assert _untyped({"type": "array"}, components)
+    assert _untyped({"type": "array", "items": {"$ref": "#/components/schemas/Free"}}, components)
+    assert _untyped({"anyOf": [{"type": "string"}, {}]}, components)
+    assert not _untyped({"type": "object", "additionalProperties": {"type": "integer"}}, {})
+    assert not _untyped({"$ref": "#/components/schemas/EventOut"}, components)  # allowed
+
+
+def test_every_answer_is_typed():
+    """A phone client generates code from the document: every 2xx answer is typed JSON (no
+    `dict`, no missing `response=`), or one of the `NOT_JSON` answers, which say what they are."""
+    doc = Client().get("/api/openapi.json").json()
+    components = doc["components"]["schemas"]
+    problems, not_json = [], set()
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            for status, response in op["responses"].items():
+                if not str(status).startswith("2") or str(status) == "204":
+                    continue
+                content = response.get("content", {})
+                where = f"{method.upper()} {path} {status}"
+                if (method, path) in NOT_JSON:
+                    not_json.add((method, path))
+                    assert content and JSON not in content, f"{where}: not documented as not JSON"
+                elif JSON not in content:
+                    problems.append(f"{where}: no JSON schema (a `response=` is missing)")
+                else:
+                    problems += [
+                        f"{where} {p}" for p in _untyped(content[JSON]["schema"], components)
+                    ]
+    assert not problems, "\n".join(problems)
+    assert not_json == set(NOT_JSON), "NOT_JSON names an operation that no longer exists"
+    for name, key in FREE_FORM:
+        assert key in components[name]["properties"], f"FREE_FORM: no {name}.{key}"

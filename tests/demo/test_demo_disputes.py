@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from pingan.accounts.models import User
-from pingan.demo import dispute_tales as tales
-from pingan.demo import disputes as demo
+from pingan.demo.disputes import tales
+from pingan.demo.disputes.run import generate_disputes
 from pingan.demo.generate import generate_demo_county
 from pingan.disputes import risk, services
 from pingan.disputes.models import (
@@ -294,8 +294,6 @@ def test_no_history_no_disputes():
     the disputes are left out, and nothing is written."""
     before = Dispute.objects.count(), DisputeEvent.objects.count()
     for years, density in ((1, 0), (0, 14.0)):
-        result = demo.generate_disputes(
-            None, seed=SEED, now=NOW, years=years, history_per_day=density
-        )
+        result = generate_disputes(None, seed=SEED, now=NOW, years=years, history_per_day=density)
         assert result == {}
     assert (Dispute.objects.count(), DisputeEvent.objects.count()) == before

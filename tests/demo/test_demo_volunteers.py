@@ -15,7 +15,10 @@ from django.test import Client
 from django.urls import reverse
 
 from pingan.accounts.models import Role, User
-from pingan.demo.generate import DEMO_PASSWORD, HUMAN_LOGINS, TOWNS, generate_demo_county
+from pingan.demo.county.geography import TOWNS
+from pingan.demo.county.plan import HUMAN_LOGINS
+from pingan.demo.generate import generate_demo_county
+from pingan.demo.logins import DEMO_PASSWORD
 from pingan.notify.models import MessageStatus, OutboundMessage
 from pingan.points import ledger
 from pingan.points import services as points

@@ -15,13 +15,10 @@ from django.utils import timezone
 
 from pingan.accounts.models import Role, User
 from pingan.core.sequences import last_number
-from pingan.demo.generate import (
-    DEMO_PASSWORD,
-    DemoDataExists,
-    generate_demo_county,
-    plan_county,
-    plane_to_wgs84,
-)
+from pingan.demo.county.geography import plane_to_wgs84
+from pingan.demo.county.plan import plan_county
+from pingan.demo.generate import DemoDataExists, generate_demo_county
+from pingan.demo.logins import DEMO_PASSWORD
 from pingan.incidents import services
 from pingan.incidents.models import (
     OPEN_STATUSES,

@@ -44,3 +44,24 @@ def test_residents_and_the_anonymous_have_no_jurisdiction(world, who):
     assert scope_path(user) is None
     assert not in_scope(user, world.office_a.path)
     assert not within_scope(OrgUnit.objects.all(), user, "path").exists()
+
+
+def test_every_model_placed_in_the_org_tree_narrows_through_one_method(world):
+    """`Model.objects.in_jurisdiction(user)` on units (org_path) and on records that lie where
+    their parent does (a sign-up where its task is, an order where its shop is)."""
+    from pingan.disputes.models import Dispute
+    from pingan.incidents.models import Incident, Unit
+    from pingan.points.models import PointEntry, RedemptionOrder, Shop
+    from pingan.volunteers.models import Signup, Task, Team
+
+    for model in (Incident, Unit, Dispute, Team, Task, Signup, Shop, RedemptionOrder, PointEntry):
+        assert hasattr(model.objects, "in_jurisdiction"), model.__name__
+    assert Signup.org_path_lookup == "task__org_path"
+    assert RedemptionOrder.org_path_lookup == "shop__org_path"
+
+    units = Unit.objects.all()
+    assert set(units.in_jurisdiction(world.officer_a)) == {world.unit_officer_a, world.unit_aux_a}
+    assert set(units.in_jurisdiction(world.officer_b)) == {world.unit_officer_b}
+    assert set(units.in_jurisdiction(world.commander)) == set(units)
+    assert not units.in_jurisdiction(world.citizen).exists()
+    assert not units.in_jurisdiction(AnonymousUser()).exists()

@@ -4,11 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pingan.demo.generate import (
     DEFAULT_SEED,
-    DEMO_PASSWORD,
     DemoDataExists,
     generate_demo_county,
     ready_demo_units,
 )
+from pingan.demo.logins import DEMO_PASSWORD
 from pingan.orgs.models import OrgUnit
 
 

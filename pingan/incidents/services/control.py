@@ -1,0 +1,202 @@
+"""Timeouts and the commander's hand: an unanswered offer expires, the periodic sweep retries
+waiting incidents, and a commander re-dispatches, merges or splits incidents."""
+
+from django.db import transaction
+
+from pingan.accounts.models import User
+from pingan.core import clock
+from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
+from pingan.geo.distance import haversine_m
+from pingan.orgs import services as orgs
+
+from .. import dispatch
+from ..access import get_incident_for
+from ..models import (
+    ACTIVE_ASSIGNMENT,
+    Assignment,
+    AssignmentRole,
+    AssignmentStatus,
+    EventKind,
+    Incident,
+    Status,
+    Unit,
+)
+from .dispatching import _dispatch, _free_unit, _offer
+from .guards import _lock_incident, _require_open
+from .resolution import _close_as_duplicate
+from .timeline import _event, _schedule_expiry
+
+
+@transaction.atomic
+def expire_offer(assignment_id: int, now=None) -> Assignment | None:
+    """An unanswered offer times out: free the unit and offer the next one. Idempotent."""
+    now = now or clock.now()
+    assignment = (
+        Assignment.objects.select_related("incident", "unit").filter(pk=assignment_id).first()
+    )
+    if assignment is None:
+        return None
+    incident = _lock_incident(assignment.incident.code)
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("unit")
+        .get(pk=assignment_id)
+    )
+    if (
+        assignment.status != AssignmentStatus.OFFERED
+        or assignment.expires_at is None
+        or assignment.expires_at > now
+    ):
+        return None
+    assignment.status = AssignmentStatus.EXPIRED
+    assignment.finished_at = now
+    assignment.save(update_fields=["status", "finished_at"])
+    _free_unit(assignment)
+    _event(
+        incident,
+        EventKind.OFFER_EXPIRED,
+        now,
+        unit=assignment.unit,
+        message=f"{assignment.unit.name} 超时未接警，自动改派",
+    )
+    if not incident.is_open:
+        return None
+    return _dispatch(incident, now, role=assignment.role)
+
+
+def sweep(now=None) -> dict:
+    """Expire overdue offers and retry incidents still waiting for a unit.
+
+    Offer expiry is scheduled as a task per offer; this sweep is the safety net (a worker that
+    was down) and the retry for incidents that found no free unit.
+    """
+    now = now or clock.now()
+    expired = 0
+    for assignment_id in Assignment.objects.filter(
+        status=AssignmentStatus.OFFERED, expires_at__lte=now
+    ).values_list("pk", flat=True):
+        expire_offer(assignment_id, now)
+        expired += 1
+    retried = 0
+    waiting = (
+        Incident.objects.filter(status=Status.PENDING, duplicate_of__isnull=True)
+        .exclude(assignments__status__in=ACTIVE_ASSIGNMENT)
+        .values_list("code", flat=True)[:200]
+    )
+    for code in waiting:
+        with transaction.atomic():
+            incident = _lock_incident(code)
+            waiting_still = (
+                incident.status == Status.PENDING
+                and not incident.assignments.filter(status__in=ACTIVE_ASSIGNMENT).exists()
+            )
+            if waiting_still and _dispatch(incident, now, retry=True):
+                retried += 1
+    return {"expired": expired, "retried": retried}
+
+
+def _require_commander(user: User, code: str) -> Incident:
+    if not user.is_commander:
+        raise Forbidden("只有指挥员可以执行此操作")
+    get_incident_for(user, code)
+    return _lock_incident(code)
+
+
+@transaction.atomic
+def redispatch(
+    code: str, user: User, *, unit_id: int | None = None, reason: str = "", now=None
+) -> Assignment | None:
+    """A commander takes the incident off its current unit and gives it to another (or the best)."""
+    now = now or clock.now()
+    incident = _require_commander(user, code)
+    _require_open(incident)
+    target = None
+    if unit_id is not None:
+        target = Unit.objects.filter(pk=unit_id).first()
+        root = orgs.scope_org(user) if not user.is_superuser else None
+        if target is None or (root is not None and not target.org_path.startswith(root.path)):
+            raise NotFound("未找到该警力单元，或不在您的辖区")
+        if not target.on_duty:
+            raise Conflict("unit_off_duty", f"{target.name} 不在岗")
+        if target.current_assignment_id is not None:
+            raise Conflict("unit_busy", f"{target.name} 正在处置其他警情")
+    for old in incident.assignments.select_for_update().filter(
+        role=AssignmentRole.PRIMARY, status__in=ACTIVE_ASSIGNMENT
+    ):
+        old.status = AssignmentStatus.CANCELLED
+        old.finished_at = now
+        old.save(update_fields=["status", "finished_at"])
+        _free_unit(old)
+    _event(
+        incident,
+        EventKind.REDISPATCHED,
+        now,
+        actor=user,
+        message=f"指挥员改派：{reason or '人工调度'}",
+    )
+    if target is None:
+        return _dispatch(incident, now, by=user)
+    distance = (
+        haversine_m(incident.lng, incident.lat, target.lng, target.lat)
+        if target.lng is not None
+        else 0
+    )
+    candidate = dispatch.Candidate(target, distance, dispatch.eta_seconds(distance), False)
+    assignment = _offer(
+        incident, candidate, now, role=AssignmentRole.PRIMARY, by=user, reason=reason
+    )
+    if assignment is None:
+        raise Conflict("unit_busy", f"{target.name} 刚被派往其他警情")
+    if incident.status == Status.PENDING:
+        Incident.objects.filter(pk=incident.pk).update(status=Status.DISPATCHED)
+    _event(
+        incident,
+        EventKind.OFFERED,
+        now,
+        actor=user,
+        unit=target,
+        message=f"人工派警：{target.name}",
+        data={"assignment": assignment.pk},
+    )
+    _schedule_expiry(assignment)
+    return assignment
+
+
+@transaction.atomic
+def merge(code: str, into_code: str, user: User, now=None) -> Incident:
+    now = now or clock.now()
+    dup = _require_commander(user, code)
+    into = _require_commander(user, into_code)
+    if dup.pk == into.pk:
+        raise ServiceError("merge_self", "不能与自身合并")
+    _require_open(dup)
+    _close_as_duplicate(dup, into, now, user)
+    _event(
+        into,
+        EventKind.MERGED,
+        now,
+        actor=user,
+        message=f"合并 {dup.code}",
+        data={"merged": dup.code},
+    )
+    return into
+
+
+@transaction.atomic
+def split(code: str, user: User, now=None) -> Assignment | None:
+    """Undo a duplicate link: the report becomes its own incident and is dispatched."""
+    now = now or clock.now()
+    incident = _require_commander(user, code)
+    if incident.duplicate_of_id is None:
+        raise Conflict("not_duplicate", "该警情不是疑似重复警情")
+    original = incident.duplicate_of
+    incident.duplicate_of = None
+    if incident.status == Status.MERGED:
+        incident.status = Status.PENDING
+        incident.closed_at = None
+        incident.outcome = ""
+        incident.valid = None
+    incident.save(update_fields=["duplicate_of", "status", "closed_at", "outcome", "valid"])
+    _event(incident, EventKind.SPLIT, now, actor=user, message=f"与 {original.code} 拆分，单独处置")
+    _event(original, EventKind.SPLIT, now, actor=user, message=f"{incident.code} 已拆分为独立警情")
+    return _dispatch(incident, now, by=user)
