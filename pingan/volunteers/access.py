@@ -15,7 +15,7 @@ from pingan.accounts.roles import (  # noqa: F401
     is_staff_viewer,
 )
 from pingan.core.errors import NotFound
-from pingan.orgs.scoping import in_scope, scope_path  # noqa: F401 - services import it from here
+from pingan.orgs.scoping import in_scope
 
 from .models import (
     LIVE_MEMBERSHIP,

@@ -3,10 +3,11 @@ caller's scope, and ids and code lists from a path or a form.
 """
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import is_manager, is_resident
 from pingan.core.errors import Forbidden, ServiceError
 from pingan.orgs.models import Grid, OrgUnit
+from pingan.orgs.scoping import in_scope, scope_path
 
-from ..access import in_scope, is_manager, is_resident, scope_path
 from ..validation import MAX_AUDIENCE
 
 

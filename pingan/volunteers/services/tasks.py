@@ -10,9 +10,10 @@ from pingan.accounts.models import User
 from pingan.core import clock, qr
 from pingan.core.errors import Conflict, Forbidden, ServiceError
 from pingan.core.sequences import next_code
+from pingan.orgs.scoping import scope_path
 
 from .. import push
-from ..access import can_manage_task, get_task_for, scope_path
+from ..access import can_manage_task, get_task_for
 from ..models import LIVE_SIGNUP, Signup, SignupStatus, Task, TaskStatus, Team, VolunteerProfile
 from ..validation import (
     clean_kind,

@@ -7,19 +7,14 @@ import secrets
 from django.db import transaction
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import is_manager, is_resident, is_staff_viewer
 from pingan.core import clock, qr
 from pingan.core.errors import Conflict, Forbidden, ServiceError
 from pingan.core.sequences import next_code
 from pingan.orgs.models import OrgUnit
+from pingan.orgs.scoping import in_scope
 
-from ..access import (
-    can_manage_team,
-    get_team_for,
-    in_scope,
-    is_manager,
-    is_resident,
-    is_staff_viewer,
-)
+from ..access import can_manage_team, get_team_for
 from ..models import Team, VolunteerProfile
 from ..validation import clean_text
 from .guards import _grids_in_scope, _org_in_scope, _require_manager
