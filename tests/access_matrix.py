@@ -137,27 +137,8 @@ REDIRECTED = 302
 
 # Known defects: (route, persona) → why; the row says what must happen, and the case is a strict
 # xfail until the application is fixed (tests/test_access_matrix.py).
-_QR_SHEET = (
-    "the printable check-in QR sheet carries the task's check-in secret and is shown to every "
-    "staff member who sees the task, while GET /api/volunteers/tasks/{code}/qr.svg gives it only "
-    "to the posting officer and commanders in scope (can_manage_task)"
-)
-_REVIEW = (
-    "the daily review is for officers and commanders on the pages (_board_viewer_required: "
-    "disputes-review and disputes-review-action answer 403), but the API records a review by "
-    "any staff member who sees the dispute (services.review checks visibility only)"
-)
-DEFECTS: dict[tuple[str, str], str] = {
-    ("POST /api/incidents/{code}/photos", "aux_a"): (
-        "incidents.services.add_photos lets any account with a unit add photos to an incident "
-        "it can see; its docstring and refusal say the reporter or a unit sent to the incident "
-        "(aux_a's unit was not sent)"
-    ),
-    ("page tasks-qr", "aux_a"): _QR_SHEET,
-    ("page tasks-qr", "worker_a"): _QR_SHEET,
-    ("POST /api/disputes/{code}/review", "aux_a"): _REVIEW,
-    ("POST /api/disputes/{code}/review", "worker_a"): _REVIEW,
-}
+# An entry goes when its defect is fixed: a strict xfail that passes fails the suite.
+DEFECTS: dict[tuple[str, str], str] = {}
 
 
 # --- rows --------------------------------------------------------------------------------------

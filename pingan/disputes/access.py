@@ -3,9 +3,6 @@
 from django.db.models import Q
 
 from pingan.accounts.models import User
-
-# Re-exported for callers not yet importing pingan.accounts.roles directly.
-from pingan.accounts.roles import REVEAL_ROLES, can_reveal, is_staff_viewer  # noqa: F401
 from pingan.core.errors import NotFound
 from pingan.orgs.models import Grid
 

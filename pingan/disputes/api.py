@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from ninja import Query, Router
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import can_reveal, is_staff_viewer
 from pingan.audit.services import client_ip
 from pingan.core import clock
 from pingan.core.api_auth import REQUIRED
@@ -91,7 +92,7 @@ def _label(user) -> str | None:
 
 
 def _require_staff(user) -> None:
-    if not services.is_staff_viewer(user):
+    if not is_staff_viewer(user):
         raise Forbidden("只有民警、辅警、网格员和指挥员可以查看纠纷列表")
 
 
@@ -298,7 +299,7 @@ def staff_detail(d: Dispute, user) -> dict:
             }
             for v in d.visits.select_related("visited_by")
         ],
-        can_reveal=services.can_reveal(user),
+        can_reveal=can_reveal(user),
     )
     return body
 
@@ -338,7 +339,7 @@ def public_view(d: Dispute, events=None, parties=None) -> dict:
 
 
 def detail_for(user, d: Dispute) -> dict:
-    return staff_detail(d, user) if services.is_staff_viewer(user) else public_view(d)
+    return staff_detail(d, user) if is_staff_viewer(user) else public_view(d)
 
 
 def _after(request, code: DisputeCode) -> dict:

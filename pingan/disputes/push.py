@@ -102,7 +102,9 @@ def deliveries(event_ids: list[int]) -> list[registry.Delivery]:
 
 
 def catch_up(user, since: int, limit: int) -> list[dict]:
-    from .access import disputes_for, is_staff_viewer
+    from pingan.accounts.roles import is_staff_viewer
+
+    from .access import disputes_for
 
     staff = is_staff_viewer(user)
     events = DisputeEvent.objects.filter(pk__gt=since, dispute__in=disputes_for(user).values("pk"))

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from pingan.accounts.models import Role
+from pingan.accounts.roles import can_reveal, is_manager, is_staff_viewer
 from pingan.audit.services import client_ip
 from pingan.core import clock
 from pingan.core.errors import ServiceError
@@ -51,20 +51,19 @@ def dispute_since() -> int:
 
 
 def _staff_required(request) -> None:
-    if not services.is_staff_viewer(request.user):
+    if not is_staff_viewer(request.user):
         raise PermissionDenied("只有民警、辅警、网格员和指挥员可以办理纠纷")
 
 
 def _board_viewer_required(request) -> None:
-    user = request.user
-    if not (user.is_commander or user.role == Role.OFFICER):
+    if not is_manager(request.user):
         raise PermissionDenied("只有指挥员和民警可以查看纠纷研判台")
 
 
 def _staff_dispute_or_404(request, code):
     """Staff with access see the file; everyone else gets the same 404, so codes cannot be
     probed (residents follow their own requests on the /mediation/ pages)."""
-    if not services.is_staff_viewer(request.user):
+    if not is_staff_viewer(request.user):
         raise Http404("未找到该纠纷")
     try:
         return services.get_dispute_for(request.user, code)
@@ -73,7 +72,7 @@ def _staff_dispute_or_404(request, code):
 
 
 def _may_manage(user) -> bool:
-    return user.is_superuser or user.role in services.REVEAL_ROLES
+    return can_reveal(user)
 
 
 def _worked_grids(user):
@@ -473,7 +472,7 @@ def _detail_context(request, dispute, *, bound=None, full_parties=None) -> dict:
         "agreements": agreements,
         "visits": dispute.visits.order_by("due_at"),
         "actions": actions,
-        "can_reveal": services.can_reveal(user),
+        "can_reveal": can_reveal(user),
         "incident_link": user.is_commander,
         "dispute_since": dispute_since(),
     }

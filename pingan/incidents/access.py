@@ -5,26 +5,19 @@ from django.db.models import Q
 
 from pingan.accounts.models import User
 from pingan.core.errors import NotFound
-from pingan.orgs import services as orgs
 
-from .models import Assignment, Incident, Unit
+from .models import ACTIVE_ASSIGNMENT, Assignment, AssignmentStatus, Incident, Unit
 
 
 def incidents_for(user: User):
-    """The incidents a user may see: staff their org subtree, others only their own reports."""
+    """The incidents a user may see: staff their jurisdiction (and whatever their unit was sent
+    to across its boundary), others only their own reports."""
     qs = Incident.objects.select_related("category", "grid", "org", "duplicate_of")
     if not user.is_authenticated:
         return qs.none()
-    if user.is_superuser:
-        return qs
-    if user.is_staff_role:
-        # Their station's subtree, plus anything their unit was sent to across a boundary.
-        sent_to = Assignment.objects.filter(Q(unit__user=user) | Q(unit__members=user))
-        visible = Q(pk__in=sent_to.values("incident_id"))
-        root = orgs.scope_org(user)
-        if root is not None:
-            visible |= Q(org_path__startswith=root.path)
-        return qs.filter(visible)
+    if user.is_superuser or user.is_staff_role:
+        sent_to = Assignment.objects.filter(unit__in=_units_of(user))
+        return qs.in_jurisdiction(user, also=Q(pk__in=sent_to.values("incident_id")))
     return qs.filter(reporter=user)
 
 
@@ -46,6 +39,18 @@ def unit_for_user(user: User) -> Unit | None:
 def _units_of(user: User):
     """The units a person answers for: their own, and any team they are a member of."""
     return Unit.objects.filter(Q(user=user) | Q(members=user)).values("pk")
+
+
+def was_sent_to(user: User, incident: Incident) -> bool:
+    """Whether one of the user's units was sent to this incident and has not turned it down
+    (offered, on the way, there, or done)."""
+    if not user.is_authenticated:
+        return False
+    return Assignment.objects.filter(
+        incident=incident,
+        unit__in=_units_of(user),
+        status__in=(*ACTIVE_ASSIGNMENT, AssignmentStatus.DONE),
+    ).exists()
 
 
 def assignments_for(user: User):

@@ -380,7 +380,7 @@ def list_units(request, on_duty: QueryBool | None = None):
     user = request.auth
     if not user.is_commander:
         raise Forbidden("只有指挥员可以查看警力分布")
-    qs = Unit.objects.select_related("org").filter(org__in=visible_orgs(user))
+    qs = Unit.objects.select_related("org").in_jurisdiction(user)
     if on_duty is not None:
         qs = qs.filter(on_duty=on_duty)
     return Listing(

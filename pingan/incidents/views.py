@@ -280,7 +280,7 @@ def board(request):
     incidents = list(_board_incidents(user))
     snaps = [incident_snapshot(i, list(i.assignments.all())) for i in incidents]
     grids = Grid.objects.filter(org__in=visible_orgs(user)).select_related("org", "officer")
-    units = Unit.objects.filter(org__in=visible_orgs(user), on_duty=True)
+    units = Unit.objects.in_jurisdiction(user).filter(on_duty=True)
     return render(
         request,
         "incidents/board.html",
@@ -316,9 +316,11 @@ def console_incident(request, code):
     _commander_required(request)
     incident = _visible_or_404(request.user, code)
     context = _detail_context(incident)
-    context["units"] = Unit.objects.filter(
-        org__in=visible_orgs(request.user), on_duty=True, current_assignment__isnull=True
-    ).order_by("name")
+    context["units"] = (
+        Unit.objects.in_jurisdiction(request.user)
+        .filter(on_duty=True, current_assignment__isnull=True)
+        .order_by("name")
+    )
     context["duplicates"] = incident.duplicates.all()
     context["outcomes"] = Outcome.choices
     return render(request, "incidents/console_incident.html", context)

@@ -12,6 +12,7 @@ jurisdiction part, so "what a station sees" is written once.
 """
 
 from django.db import models
+from django.db.models import Q
 
 from pingan.accounts.models import User
 
@@ -34,14 +35,17 @@ def in_scope(user: User, path: str) -> bool:
     return prefix is not None and path.startswith(prefix)
 
 
-def within_scope(queryset, user: User, path_field: str = "org_path"):
-    """`queryset` narrowed to the user's jurisdiction (nothing for users without one)."""
+def within_scope(queryset, user: User, path_field: str = "org_path", also: Q | None = None):
+    """`queryset` narrowed to the user's jurisdiction (nothing for users without one), or to
+    the records that match `also` besides (say, an incident the user's unit was sent to across
+    the boundary)."""
     prefix = scope_path(user)
-    if prefix is None:
-        return queryset.none()
     if prefix == "/":
         return queryset
-    return queryset.filter(**{f"{path_field}__startswith": prefix})
+    if prefix is None:
+        return queryset.filter(also) if also is not None else queryset.none()
+    inside = Q(**{f"{path_field}__startswith": prefix})
+    return queryset.filter(inside | also if also is not None else inside)
 
 
 class JurisdictionQuerySet(models.QuerySet):
@@ -49,7 +53,7 @@ class JurisdictionQuerySet(models.QuerySet):
     `org_path_lookup` (default `org_path`; a sign-up, say, lies where its task does:
     `task__org_path`)."""
 
-    def in_jurisdiction(self, user: User):
+    def in_jurisdiction(self, user: User, also: Q | None = None):
         """The records within the user's jurisdiction: a superuser's all, a staff user's their
-        scope root's subtree, nothing for anyone else."""
-        return within_scope(self, user, getattr(self.model, "org_path_lookup", "org_path"))
+        scope root's subtree, nothing for anyone else; or, besides, those matching `also`."""
+        return within_scope(self, user, getattr(self.model, "org_path_lookup", "org_path"), also)

@@ -3,11 +3,8 @@ helper that answers 404 alike for "missing" and "not yours", so codes cannot be 
 
 from pingan.accounts.models import Role, User
 
-# Points are earned and spent by residents (holders); staff run the shops, clerks verify at
-# them. Re-exported for callers not yet importing pingan.accounts.roles directly.
-from pingan.accounts.roles import MANAGER_ROLES, is_clerk  # noqa: F401
-from pingan.accounts.roles import RESIDENT_ROLES as HOLDER_ROLES  # noqa: F401
-from pingan.accounts.roles import is_resident as is_holder  # noqa: F401
+# Points are earned and spent by residents; staff run the shops, clerks verify at them.
+from pingan.accounts.roles import MANAGER_ROLES, is_resident
 from pingan.core.errors import NotFound
 from pingan.orgs.scoping import in_scope
 
@@ -50,7 +47,7 @@ def get_shop_for(user: User, code: str) -> Shop:
 def items_for(user: User, shop: Shop):
     """A shop's items as this viewer may see them: residents see what is on the shelf."""
     qs = shop.items.all()
-    if is_holder(user):
+    if is_resident(user):
         qs = qs.filter(active=True)
     return qs
 

@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from ninja import Query, Router
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import is_clerk, is_resident
 from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import Forbidden, NotFound, ServiceError
 from pingan.core.masking import mask_name
@@ -157,7 +158,7 @@ def list_ledger(request, filters: Query[LedgerFilterIn]):
     qs = services.ledger_for(viewer, user=person)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
-    own = person or (viewer if services.is_holder(viewer) else None)
+    own = person or (viewer if is_resident(viewer) else None)
     return Listing(
         qs.order_by("-created_at", "-pk"),
         render=lambda rows: [entry_out(e) for e in rows],
@@ -266,7 +267,7 @@ def cancel_order(request, code: OrderCode, payload: CancelIn):
 
 
 def _require_clerk(user) -> None:
-    if not services.is_clerk(user):
+    if not is_clerk(user):
         raise Forbidden("只有兑换点店员可以核销订单")
 
 

@@ -14,6 +14,7 @@ from ninja import Query, Router
 
 from pingan.core import clock
 from pingan.core.api_auth import REQUIRED
+from pingan.core.pagination import MAX_LIMIT
 from pingan.core.schemas import QueryText
 
 from . import recognition as r
@@ -60,14 +61,12 @@ def leaderboard(
     month: QueryText(20) = "",
     team: CodeText = "",
     org: CodeText = "",
-    limit: int = 50,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT, description=f"Rows, 1-{MAX_LIMIT}; more is refused"),
 ):
     user = request.auth
     chosen = r.parse_month(month) or r.current_month(clock.now())
     board = r.board_for(user, team_code=team, org_code=org)
-    rows = r.leaderboard(
-        month=chosen, team=board.team, org=board.org, limit=max(1, min(limit, 200))
-    )
+    rows = r.leaderboard(month=chosen, team=board.team, org=board.org, limit=limit)
     return {
         "month": r.month_key(chosen),
         "scope": _scope(board),

@@ -15,16 +15,16 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import RESIDENT_ROLES, is_staff_viewer
 from pingan.core import clock
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.core.validation import normalise_phone
-from pingan.disputes.access import get_dispute_for, is_staff_viewer
+from pingan.disputes.access import get_dispute_for
 from pingan.disputes.models import MediationSession
 from pingan.incidents.models import Incident, Outcome, Status
 from pingan.notify.services import queue_message
 
 from . import ledger
-from .access import HOLDER_ROLES
 from .models import EntryKind, PointEntry, RuleCode
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def tip_eligible(incident: Incident) -> bool:
         and not incident.anonymous
         and reporter is not None
         and reporter.is_active
-        and reporter.role in HOLDER_ROLES
+        and reporter.role in RESIDENT_ROLES
     )
 
 
@@ -122,7 +122,7 @@ def award_tips(now=None) -> int:
             valid=True,
             anonymous=False,
             reporter__is_active=True,
-            reporter__role__in=HOLDER_ROLES,
+            reporter__role__in=RESIDENT_ROLES,
         )
         .annotate(tip_done=credited(":tip"), arrest_done=credited(":arrest"))
         .filter(Q(tip_done=False) | Q(outcome=Outcome.ARREST, arrest_done=False))
@@ -150,7 +150,7 @@ def find_resident_by_phone(phone: str) -> User:
     people = list(
         User.objects.filter(
             Q(phone=phone) | Q(volunteer_profile__phone=phone),
-            role__in=HOLDER_ROLES,
+            role__in=RESIDENT_ROLES,
             is_active=True,
         ).distinct()[:2]
     )
@@ -181,7 +181,7 @@ def award_mediation_help(actor: User, dispute_code: str, *, session_id, helper: 
     session = MediationSession.objects.filter(pk=session_id, dispute=dispute).first()
     if session is None:
         raise NotFound("未找到该调解记录")
-    if not isinstance(helper, User) or helper.role not in HOLDER_ROLES or not helper.is_active:
+    if not isinstance(helper, User) or helper.role not in RESIDENT_ROLES or not helper.is_active:
         raise ServiceError("bad_helper", "协助人必须是群众或义警")
     key = f"mediation:{session.pk}:{helper.pk}"
     with transaction.atomic():
@@ -217,7 +217,7 @@ def adjust(actor: User, user: User, amount, *, reason) -> PointEntry:
     """A commander corrects a resident's balance by hand, with a written reason."""
     if not actor.is_authenticated or not actor.is_commander:
         raise Forbidden("只有指挥员可以调整积分")
-    if not isinstance(user, User) or user.role not in HOLDER_ROLES:
+    if not isinstance(user, User) or user.role not in RESIDENT_ROLES:
         raise ServiceError("bad_user", "只能调整群众或义警的积分")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
         raise ServiceError("bad_amount", "调整积分必须是非零整数")

@@ -9,13 +9,9 @@ import logging
 from pingan.core import clock
 
 from .access import (
-    HOLDER_ROLES,
-    MANAGER_ROLES,
     can_manage_shop,
     get_order_for,
     get_shop_for,
-    is_clerk,
-    is_holder,
     items_for,
     ledger_for,
     orders_for,
@@ -52,8 +48,6 @@ from .shop import (
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "HOLDER_ROLES",
-    "MANAGER_ROLES",
     "MAX_QUANTITY",
     "adjust",
     "adjust_stock",
@@ -70,8 +64,6 @@ __all__ = [
     "find_resident_by_phone",
     "get_order_for",
     "get_shop_for",
-    "is_clerk",
-    "is_holder",
     "items_for",
     "ledger_for",
     "normalise_redeem_code",

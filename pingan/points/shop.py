@@ -19,6 +19,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from pingan.accounts.models import Role, User
+from pingan.accounts.roles import MANAGER_ROLES, is_clerk, is_resident
 from pingan.core import clock, qr
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.core.sequences import next_code
@@ -29,13 +30,7 @@ from pingan.orgs.scoping import in_scope
 from pingan.volunteers import push
 
 from . import ledger
-from .access import (
-    MANAGER_ROLES,
-    can_manage_shop,
-    get_order_for,
-    is_clerk,
-    is_holder,
-)
+from .access import can_manage_shop, get_order_for
 from .models import (
     EntryKind,
     LimitPeriod,
@@ -409,7 +404,7 @@ def _unavailable(item: RewardItem) -> Conflict | None:
 def redeem(user: User, item_id, quantity=1, now=None) -> RedemptionOrder:
     """Spend points on an item: one order with a one-time code, or a clear refusal."""
     now = now or clock.now()
-    if not is_holder(user):
+    if not is_resident(user):
         raise Forbidden("只有群众和义警可以兑换积分商品")
     quantity = _whole(
         quantity,

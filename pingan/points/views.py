@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
+from pingan.accounts.roles import is_clerk, is_resident
 from pingan.core.masking import mask_name, mask_phone
 
 from . import services
@@ -34,12 +35,12 @@ SOURCE_LABELS = {
 
 
 def require_holder(request) -> None:
-    if not services.is_holder(request.user):
+    if not is_resident(request.user):
         raise PermissionDenied("积分和兑换页面只对群众和义警开放")
 
 
 def require_clerk(request) -> None:
-    if not services.is_clerk(request.user):
+    if not is_clerk(request.user):
         raise PermissionDenied("只有兑换点店员可以核销订单")
 
 

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from pingan.accounts.models import Role, User
+from pingan.accounts.roles import is_manager
 from pingan.core import clock
 from pingan.core.errors import ServiceError
 from pingan.core.validation import normalise_phone
@@ -107,7 +108,7 @@ def ledger(request):
 
 
 def _may_create_shop(user) -> bool:
-    return user.is_superuser or user.role in services.MANAGER_ROLES
+    return is_manager(user)
 
 
 @login_required

@@ -5,15 +5,7 @@ built on it. A record that does not exist and one the caller may not see answer 
 from django.db.models import Q
 
 from pingan.accounts.models import User
-
-# Re-exported for callers not yet importing pingan.accounts.roles directly.
-from pingan.accounts.roles import (  # noqa: F401
-    MANAGER_ROLES,
-    RESIDENT_ROLES,
-    is_manager,
-    is_resident,
-    is_staff_viewer,
-)
+from pingan.accounts.roles import MANAGER_ROLES, is_manager, is_resident, is_staff_viewer
 from pingan.core.errors import NotFound
 from pingan.orgs.scoping import in_scope
 

@@ -25,6 +25,7 @@ from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import is_resident, is_staff_viewer
 from pingan.core import clock
 from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import Forbidden, NotFound, ServiceError
@@ -35,7 +36,6 @@ from pingan.core.timefmt import iso
 from pingan.core.uploads import PhotoUpload, max_photo_read
 
 from . import services
-from .access import is_resident, is_staff_viewer
 from .models import (
     LIVE_MEMBERSHIP,
     Availability,

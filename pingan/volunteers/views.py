@@ -18,38 +18,36 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 
-from pingan.accounts.models import Role
+from pingan.accounts.roles import RESIDENT_ROLES, is_manager, is_staff_viewer
 from pingan.core.errors import Forbidden, NotFound, ServiceError
 from pingan.core.masking import mask_phone
 
 from . import services
 from .models import ReportPhoto, SignupStatus, Skill, TaskStatus
 
-VOLUNTEER_ROLES = (Role.CITIZEN, Role.VOLUNTEER)
 SKILLS = dict(Skill.choices)
-POSTER_ROLES = (Role.OFFICER, Role.COMMANDER)
 
 
 # --- who may open what ---------------------------------------------------------------------------
 
 
 def volunteer_end_required(user) -> None:
-    if user.role not in VOLUNTEER_ROLES:
+    if user.role not in RESIDENT_ROLES:
         raise PermissionDenied("志愿者页面只对群众和义警开放")
 
 
 def staff_required(user) -> None:
-    if not (user.is_staff_role or user.is_superuser):
+    if not is_staff_viewer(user):
         raise PermissionDenied("只有民警、辅警、网格员和指挥员可以查看任务")
 
 
 def poster_required(user) -> None:
-    if not (user.is_superuser or user.role in POSTER_ROLES):
+    if not is_manager(user):
         raise PermissionDenied("只有民警和指挥员可以发布任务")
 
 
 def console_required(user) -> None:
-    if not (user.is_superuser or user.role in POSTER_ROLES):
+    if not is_manager(user):
         raise PermissionDenied("只有民警和指挥员可以管理志愿者队伍")
 
 

@@ -19,8 +19,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_safe
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import is_manager
 from pingan.core import clock, qr
-from pingan.core.errors import NotFound, ServiceError
+from pingan.core.errors import Forbidden, NotFound, ServiceError
 from pingan.core.validation import normalise_phone
 from pingan.orgs.services import grids_geojson
 
@@ -100,7 +101,7 @@ def tasks_list(request):
             "rows": rows,
             "views": TASK_VIEWS,
             "view": view,
-            "can_post": access.is_manager(user),
+            "can_post": is_manager(user),
             "limit": LIST_LIMIT,
         },
     )
@@ -307,6 +308,9 @@ def tasks_qr(request, code):
     user = request.user
     staff_required(user)
     task = task_or_404(user, code)
+    # The sheet carries the check-in secret: only whoever manages the task, as in the API.
+    if not access.can_manage_task(user, task):
+        raise Forbidden("只有发布任务的民警或辖区指挥员可以打印签到二维码")
     url = qr.absolute_url(services.task_scan_url(task), request)
     # A viewBox (omitsize) lets the print stylesheet size the code to the page.
     svg = segno.make(url, error="m", micro=False).svg_inline(omitsize=True, border=2)

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
+from pingan.accounts.roles import RESIDENT_ROLES
 from pingan.core import clock
 from pingan.core.errors import ServiceError
 from pingan.core.masking import mask_name
@@ -37,7 +38,6 @@ from .models import (
     VolunteerProfile,
 )
 from .views import (
-    VOLUNTEER_ROLES,
     checkin_opens_at,
     checkout_closes_at,
     countdown,
@@ -368,7 +368,7 @@ def join(request, token):
     except ServiceError as exc:
         raise Http404("邀请链接无效或已失效，请向队长索取新的二维码") from exc
     user = request.user
-    may_join = user.role in VOLUNTEER_ROLES
+    may_join = user.role in RESIDENT_ROLES
     here = reverse("volunteer-join", kwargs={"token": token})
     error, status = "", 200 if may_join else 403
     if not may_join:

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from pingan.accounts.models import Role, User
+from pingan.accounts.roles import can_reveal
 from pingan.audit.models import AuditEntry
 from pingan.core.errors import Forbidden, NotFound
 from pingan.disputes import services
@@ -142,7 +143,7 @@ def test_party_data_view_writes_exactly_one_audit_entry(world, people, dispute, 
 
 
 def test_reveal_is_for_officers_and_commanders(world, people):
-    allowed = {name for name, user in people.items() if services.can_reveal(user)}
+    allowed = {name for name, user in people.items() if can_reveal(user)}
     assert allowed == {
         "officer_a",
         "chief_a",

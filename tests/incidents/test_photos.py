@@ -131,3 +131,22 @@ def test_report_page_without_location_explains_in_chinese(world):
     response = Client().post("/report/", form(lat="95"))
     assert response.status_code == 400
     assert not Incident.objects.exists()
+
+
+def test_only_units_sent_and_not_turned_back_add_photos(world):
+    """A unit that declined the offer, or one of the station that was never sent, cannot put
+    photos in the record as if taken at the scene; the unit now offered can."""
+    from pingan.core.errors import Forbidden
+    from pingan.core.uploads import PhotoUpload
+    from pingan.incidents import services
+    from tests.incidents.helpers import report_at
+
+    incident = report_at().incident
+    photo = [PhotoUpload("a.jpg", image_bytes())]
+    services.decline(incident.code, world.officer_a, "正在处理另一起纠纷")
+    with pytest.raises(Forbidden):
+        services.add_photos(incident, world.officer_a, photo)
+    with pytest.raises(Forbidden):
+        services.add_photos(incident, world.officer_b, photo)
+    assert services.add_photos(incident, world.aux_a, photo) == 1
+    assert IncidentPhoto.objects.filter(incident=incident).count() == 1

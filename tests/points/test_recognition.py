@@ -518,8 +518,11 @@ def test_api_leaderboard_bad_input(november):
         response = get(n.world.commander, url)
         assert response.status_code == 400, url
         assert response.json()["error"]["message"]
-    response = get(n.world.commander, "/api/points/leaderboard?limit=abc")
-    assert response.status_code == 422
+    # A limit out of range is refused, never silently clamped (the pagination rule).
+    for limit in ("abc", "0", "201", "true"):
+        response = get(n.world.commander, f"/api/points/leaderboard?limit={limit}")
+        assert response.status_code == 422, limit
+    assert get(n.world.commander, "/api/points/leaderboard?limit=200").status_code == 200
 
 
 def test_api_stats(november):

@@ -22,7 +22,7 @@ submodule that defines the name, and such a patch does not reach it.
 """
 
 # Scope helpers and input types callers have always taken from here.
-from ..access import REVEAL_ROLES, can_reveal, disputes_for, get_dispute_for, is_staff_viewer
+from ..access import disputes_for, get_dispute_for
 from ..validation import MAX_PARTIES, PartyInput
 from .casework import add_note, assign_owner
 from .follow_up import record_visit, resolve, visits_due
@@ -44,14 +44,12 @@ from .timeline import red_alert, station_chiefs
 
 __all__ = [
     "MAX_PARTIES",
-    "REVEAL_ROLES",
     "STAFF_CHANNELS",
     "PartyInput",
     "accept_request",
     "add_note",
     "add_party",
     "assign_owner",
-    "can_reveal",
     "convert_incident",
     "daily_review_list",
     "decline_request",
@@ -61,7 +59,6 @@ __all__ = [
     "file_dispute",
     "get_agreement_for",
     "get_dispute_for",
-    "is_staff_viewer",
     "open_order",
     "override_risk",
     "party_data_for",

@@ -6,11 +6,12 @@ modules; callers outside go through the names the package exports.
 """
 
 from pingan.accounts.models import Role, User
+from pingan.accounts.roles import is_staff_viewer
 from pingan.core.errors import Conflict, Forbidden, ServiceError
 from pingan.orgs import services as orgs
 from pingan.orgs.models import OrgUnit
 
-from ..access import get_dispute_for, is_staff_viewer
+from ..access import get_dispute_for
 from ..models import OPEN_STATUSES, Dispute, Status
 
 

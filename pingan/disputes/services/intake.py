@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import is_staff_viewer
 from pingan.core import clock, sequences
 from pingan.core.errors import Conflict, Forbidden, ServiceError
 from pingan.core.validation import clean_text
@@ -15,7 +16,7 @@ from pingan.incidents.models import Incident
 from pingan.orgs import services as orgs
 from pingan.orgs.models import Grid
 
-from ..access import is_staff_viewer, staff_grids
+from ..access import staff_grids
 from ..models import Channel, Dispute, EventKind, Party, PartyKind, PartyRole, Status
 from ..stats import tracked
 from ..validation import MAX_PARTIES, PartyInput, clean_common, clean_party

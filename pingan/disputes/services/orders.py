@@ -9,12 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from pingan.accounts.models import Role, User
+from pingan.accounts.roles import REVEAL_ROLES
 from pingan.core import clock
 from pingan.core.errors import Conflict, Forbidden, ServiceError
 from pingan.core.validation import clean_text
 from pingan.notify.services import queue_message
 
-from ..access import REVEAL_ROLES
 from ..models import CaseOrder, Dispute, EventKind, OrderStatus
 from .guards import _check_owner, _lock, _require_accepted
 from .timeline import _event, _progress

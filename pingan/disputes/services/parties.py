@@ -5,11 +5,12 @@
 from django.db import transaction
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import can_reveal, is_staff_viewer
 from pingan.audit import services as audit
 from pingan.core import clock
 from pingan.core.errors import Forbidden, ServiceError
 
-from ..access import can_reveal, get_dispute_for, is_staff_viewer
+from ..access import get_dispute_for
 from ..models import EventKind, Party
 from ..stats import tracked
 from ..validation import MAX_PARTIES, PartyInput, clean_party

@@ -6,11 +6,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import REVEAL_ROLES, is_manager
 from pingan.core import clock
 from pingan.core.errors import Conflict, Forbidden, ServiceError
 
 from .. import risk as rules_engine
-from ..access import REVEAL_ROLES, disputes_for
+from ..access import disputes_for
 from ..assessment import compiled_rules, facts_for
 from ..models import OPEN_STATUSES, RISK_RANK, DailyReview, Dispute, EventKind, Risk
 from ..stats import tracked
@@ -116,7 +117,11 @@ def daily_review_list(user: User, day=None):
 
 @transaction.atomic
 def review(user: User, code: str, note: str = "", now=None) -> DailyReview:
+    """An officer's or commander's daily look at an open dispute; auxiliaries and grid
+    workers follow disputes up but do not sign off the review (as on the review board)."""
     now = now or clock.now()
+    if not is_manager(user):
+        raise Forbidden("只有民警和指挥员可以研判纠纷")
     dispute = _lock(user, code)
     _require_open(dispute)
     day = timezone.localdate(now)

@@ -15,7 +15,7 @@ from pingan.core.uploads import PhotoUpload, check_photos
 from pingan.live import outbox
 
 from .. import push
-from ..access import unit_for_user
+from ..access import was_sent_to
 from ..models import Assignment, EventKind, Incident, IncidentEvent, IncidentPhoto
 from .guards import _lock_incident
 
@@ -99,10 +99,12 @@ def _store_photos(incident: Incident, checked) -> None:
 
 @transaction.atomic
 def add_photos(incident: Incident, user: User, photos: list[PhotoUpload], now=None) -> int:
-    """The reporter, or a unit sent to the incident, adds photos later."""
+    """The reporter, or a unit sent to the incident, adds photos later; another unit
+    of the station that merely sees the incident does not (its photos would sit in the
+    record as if taken at the scene)."""
     now = now or clock.now()
     incident = _lock_incident(incident)
-    if incident.reporter_id != user.pk and unit_for_user(user) is None:
+    if incident.reporter_id != user.pk and not was_sent_to(user, incident):
         raise Forbidden("只有报警人或处警民警可以上传照片")
     existing = incident.photos.count()
     if existing + len(photos) > settings.PHOTO_MAX_COUNT:

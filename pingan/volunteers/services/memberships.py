@@ -7,11 +7,12 @@ These changes lock only the membership row.
 from django.db import IntegrityError, transaction
 
 from pingan.accounts.models import Role, User
+from pingan.accounts.roles import is_resident
 from pingan.core import clock, refcache
 from pingan.core.errors import Conflict, NotFound
 
 from .. import push
-from ..access import LIVE_MEMBERSHIP, can_manage_team, is_resident, teams_for
+from ..access import LIVE_MEMBERSHIP, can_manage_team, teams_for
 from ..models import Membership, MembershipStatus, Team, VolunteerProfile
 from ..validation import clean_text
 from .guards import _record_id, _require_resident

@@ -9,11 +9,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import is_resident
 from pingan.core import clock
 from pingan.core.errors import Conflict, NotFound
 
 from .. import push
-from ..access import get_task_for, is_resident
+from ..access import get_task_for
 from ..models import LIVE_SIGNUP, Signup, SignupStatus, Task, TaskStatus
 from .tasks import _lock_task
 from .texts import _phone_of, _text_to
