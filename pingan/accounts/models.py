@@ -15,10 +15,18 @@ class Role(models.TextChoices):
     CITIZEN = "citizen", "群众"
     # A rewards-shop clerk (爱心超市 / partner store): verifies redemption orders at their shop.
     CLERK = "clerk", "店员"
+    # 三员分立 (GB/T 22239-2019 level 3): three administrators, none able to do another's job.
+    # The system administrator keeps the platform running (org tree, grids, categories, accounts'
+    # ordinary fields); the security administrator grants roles, permissions and unlocks, resets
+    # second factors; the audit administrator reads and exports the audit log, and nothing else.
+    SYSTEM_ADMIN = "sysadmin", "系统管理员"
+    SECURITY_ADMIN = "secadmin", "安全管理员"
+    AUDIT_ADMIN = "auditadmin", "审计管理员"
 
 
 STAFF_ROLES = frozenset({Role.COMMANDER, Role.OFFICER, Role.AUXILIARY, Role.GRID_WORKER})
 UNIT_ROLES = frozenset({Role.OFFICER, Role.AUXILIARY})
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 
 class User(AbstractUser):

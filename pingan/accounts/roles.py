@@ -6,19 +6,23 @@ keeping its own tuple of roles. Jurisdiction (which part of the org tree) is apa
 `pingan.orgs.scoping`. Every predicate is safe for `AnonymousUser` (no role: False).
 """
 
-from .models import STAFF_ROLES, UNIT_ROLES, Role, User
+from .models import ADMIN_ROLES, STAFF_ROLES, UNIT_ROLES, Role, User
 
 __all__ = [
+    "ADMIN_ROLES",
     "MANAGER_ROLES",
     "RESIDENT_ROLES",
     "REVEAL_ROLES",
     "STAFF_ROLES",
     "UNIT_ROLES",
     "can_reveal",
+    "is_audit_admin",
     "is_clerk",
     "is_manager",
     "is_resident",
+    "is_security_admin",
     "is_staff_viewer",
+    "is_system_admin",
 ]
 
 # Residents: report, join volunteer teams, take tasks, earn and spend points.
@@ -52,3 +56,24 @@ def can_reveal(user: User) -> bool:
 def is_clerk(user: User) -> bool:
     """A shop clerk: verifies redemption orders at their shop, sees nothing else."""
     return user.is_authenticated and user.role == Role.CLERK
+
+
+# --- 三员分立: the three administrators ----------------------------------------------------------
+# Separate roles, not flags on a police account: whoever grants permissions cannot read the
+# audit, and whoever reads the audit can change nothing. A superuser is none of them (its use is
+# audited; see pingan.audit).
+
+
+def is_system_admin(user: User) -> bool:
+    """Runs the platform: org tree, grids, categories, ordinary account fields."""
+    return user.is_authenticated and user.role == Role.SYSTEM_ADMIN
+
+
+def is_security_admin(user: User) -> bool:
+    """Grants roles and permissions, unlocks accounts, resets second factors."""
+    return user.is_authenticated and user.role == Role.SECURITY_ADMIN
+
+
+def is_audit_admin(user: User) -> bool:
+    """Searches and exports the audit log; changes nothing."""
+    return user.is_authenticated and user.role == Role.AUDIT_ADMIN
