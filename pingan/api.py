@@ -33,11 +33,14 @@ api = NinjaAPI(
 )
 
 
-def error_response(request, status, code, message, details=None):
+def error_response(request, status, code, message, details=None, retry_after=None):
     body = {"error": {"code": code, "message": message}}
     if details:
         body["error"]["details"] = details
-    return api.create_response(request, body, status=status)
+    response = api.create_response(request, body, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(max(1, int(retry_after)))
+    return response
 
 
 def _field_path(loc) -> str:
@@ -47,7 +50,9 @@ def _field_path(loc) -> str:
 
 @api.exception_handler(ServiceError)
 def on_service_error(request, exc: ServiceError):
-    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+    return error_response(
+        request, exc.status, exc.code, exc.message, exc.details, getattr(exc, "retry_after", None)
+    )
 
 
 @api.exception_handler(ValidationError)

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pingan.accounts.sessions.SessionPolicyMiddleware",  # 12 h staff limit, password changes
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "pingan.core.pages.ServiceErrorPages",  # a ServiceError escaping a page → its error page
@@ -97,6 +98,7 @@ API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pingan.core.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pingan.accounts.sessions.SessionPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "pingan.urls"
@@ -212,24 +214,53 @@ LIVE_SOCKET_PORT = env_int("LIVE_SOCKET_PORT", 0)
 
 # --- accounts and security --------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # The administrators' rights come from their role (三员分立), not from stored grants.
+    "pingan.accounts.permissions.RolePermissionBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+# 等保2.0 level 3 (pingan/accounts/passwords.py): at least PASSWORD_MIN_LENGTH (≥ 8) characters of
+# three of the four classes, not a common password, not like or containing the user name, not
+# one of the last PASSWORD_HISTORY; staff passwords last PASSWORD_MAX_AGE_DAYS.
+PASSWORD_MIN_LENGTH = max(8, env_int("PASSWORD_MIN_LENGTH", 10))
+PASSWORD_HISTORY = env_int("PASSWORD_HISTORY", 5)
+PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 90)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "pingan.accounts.passwords.CharacterClassesValidator"},
+    {"NAME": "pingan.accounts.passwords.UsernameInPasswordValidator"},
+    {"NAME": "pingan.accounts.passwords.ChineseCommonPasswordValidator"},
+    {
+        "NAME": "pingan.accounts.passwords.PasswordHistoryValidator",
+        "OPTIONS": {"keep": PASSWORD_HISTORY},
+    },
 ]
-# 等保2.0 level 3: lock after 5 failures for 30 min; 30-min idle timeout.
+# Lock-out (pingan/accounts/lockout.py): LOGIN_MAX_FAILURES failures lock the account name, and
+# LOGIN_ADDRESS_MAX_FAILURES failures from one client address lock the address, for
+# LOGIN_LOCK_MINUTES. Behind NAT many people share one address: raise the second, not the first.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_ADDRESS_MAX_FAILURES = env_int("LOGIN_ADDRESS_MAX_FAILURES", 5)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 30)
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+# Sessions (pingan/accounts/sessions.py): staff pages end after SESSION_IDLE_SECONDS idle and
+# STAFF_SESSION_MAX_HOURS in all; residents (phones, the elderly) stay signed in longer.
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+STAFF_SESSION_MAX_HOURS = env_int("STAFF_SESSION_MAX_HOURS", 12)
+RESIDENT_SESSION_IDLE_SECONDS = env_int("RESIDENT_SESSION_IDLE_SECONDS", 14 * 24 * 3600)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
 SESSION_SAVE_EVERY_REQUEST = True
+# Bearer tokens: residents' last API_TOKEN_TTL_HOURS; staff tokens API_STAFF_TOKEN_TTL_HOURS and
+# end after SESSION_IDLE_SECONDS unused. A password change revokes them all.
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7)
+API_STAFF_TOKEN_TTL_HOURS = env_int("API_STAFF_TOKEN_TTL_HOURS", 12)
 SESSION_COOKIE_HTTPONLY = True
 # PINGAN_HTTPS=1: browsers reach pingan only over HTTPS, through a reverse proxy that terminates
 # TLS and sets X-Forwarded-Proto (docs/deployment.md). Off by default: the demo and the embedded

@@ -8,11 +8,21 @@ the message. Nothing here knows about HTTP beyond the number.
 class ServiceError(Exception):
     status = 400
 
-    def __init__(self, code: str, message: str, *, status: int | None = None, details=None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        details=None,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
+        # Seconds until trying again makes sense (429, 423, 503): sent as Retry-After.
+        self.retry_after = retry_after
         if status is not None:
             self.status = status
 

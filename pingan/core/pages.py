@@ -110,7 +110,10 @@ def response_for_service_error(request, exc: ServiceError):
     if exc.status == 403:
         return error_page(request, 403, message=exc.message, code=exc.code)
     status = exc.status if 400 <= exc.status < 500 else 400
-    return error_page(request, status, message=exc.message, code=exc.code, template="400.html")
+    response = error_page(request, status, message=exc.message, code=exc.code, template="400.html")
+    if getattr(exc, "retry_after", None) is not None:
+        response["Retry-After"] = str(max(1, int(exc.retry_after)))
+    return response
 
 
 class ServiceErrorPages:

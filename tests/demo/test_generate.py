@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from pingan.accounts import totp
 from pingan.accounts.models import Role, User
 from pingan.core.sequences import last_number
 from pingan.demo.county.geography import plane_to_wgs84
@@ -67,9 +68,18 @@ class TestDemoCounty:
         admin = User.objects.get(username="admin")
         assert admin.is_superuser and admin.is_staff
         commander = User.objects.get(username="commander")
-        assert commander.is_staff and not commander.is_superuser
+        # 三员分立: the command centre is not an administrator; the three administrators are.
+        assert not commander.is_staff and not commander.is_superuser
+        assert not commander.has_perm("orgs.change_grid")
         assert commander.org.kind == OrgKind.COUNTY_BUREAU
-        assert commander.has_perm("orgs.change_grid")  # via the 管理员 group
+        sysadmin = User.objects.get(username="sysadmin")
+        assert sysadmin.role == Role.SYSTEM_ADMIN and sysadmin.has_perm("orgs.change_grid")
+        assert not sysadmin.has_perm("accounts.change_apitoken")
+        assert User.objects.get(username="secadmin").has_perm("accounts.change_apitoken")
+        assert not User.objects.get(username="auditadmin").has_perm("orgs.view_grid")
+        # Those who need a second factor have a demo authenticator bound.
+        for username in ("admin", "commander", "chief1", "sysadmin", "secadmin", "auditadmin"):
+            assert totp.is_enrolled(User.objects.get(username=username)), username
         assert User.objects.get(username="chief1").org.name == "城关派出所"
         assert User.objects.filter(role=Role.CITIZEN).count() >= 200
         for phone in User.objects.exclude(phone="").values_list("phone", flat=True)[:200]:

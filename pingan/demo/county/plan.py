@@ -38,6 +38,16 @@ HUMAN_LOGINS = (
     "citizen1",
     "leader1",
     "clerk1",
+    "sysadmin",
+    "secadmin",
+    "auditadmin",
+)
+# 三员分立: the three administrators, at the city bureau, with fixed names and phones so that
+# adding them drew nothing from the county's random stream (the rest of the demo is unchanged).
+ADMINISTRATORS = (
+    ("sysadmin", Role.SYSTEM_ADMIN, "系统管理员 周工", "+8613900000001"),
+    ("secadmin", Role.SECURITY_ADMIN, "安全管理员 吴工", "+8613900000002"),
+    ("auditadmin", Role.AUDIT_ADMIN, "审计管理员 郑工", "+8613900000003"),
 )
 RESERVED_UNIT_USERS = ("officer1", "aux1")
 
@@ -91,6 +101,10 @@ def plan_county(seed: int) -> CountyPlan:
         team_on_duty={},
     )
     _plan_people(rng, plan)
+    plan.people.extend(
+        PersonPlan(username, role, name, phone, "city")
+        for username, role, name, phone in ADMINISTRATORS
+    )
     return plan
 
 

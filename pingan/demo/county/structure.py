@@ -4,12 +4,14 @@ grids with their staff, and the dispatchable units on duty at their positions.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group, Permission
 
-from pingan.accounts.models import Role, User
+from pingan.accounts.models import Role, TotpDevice, User
+from pingan.core import clock
 from pingan.demo.logins import DEMO_PASSWORD
 from pingan.demo.progress import say
 from pingan.incidents import services as incidents
@@ -107,23 +109,40 @@ def _write_users(plan: CountyPlan, org_for) -> dict:
             "org": org_for(person.org_key),
         }
         if person.username in HUMAN_LOGINS:
-            extra = {"is_staff": True} if person.username == "commander" else {}
             if person.username == "admin":
                 users["admin"] = User.objects.create_superuser(
                     "admin", password=DEMO_PASSWORD, **fields
                 )
             else:
                 users[person.username] = User.objects.create_user(
-                    person.username, password=DEMO_PASSWORD, **fields, **extra
+                    person.username, password=DEMO_PASSWORD, **fields
                 )
         else:
             bulk.append(User(username=person.username, password=shared_hash, **fields))
     for user in User.objects.bulk_create(bulk, batch_size=500):
         users[user.username] = user
-    admins, _ = Group.objects.get_or_create(name="管理员")
-    admins.permissions.set(Permission.objects.all())
-    users["commander"].groups.add(admins)
+    _enrol_second_factors(users)
     return users
+
+
+def _enrol_second_factors(users: dict) -> None:
+    """Demo logins that need a second factor get an authenticator already bound, with a secret
+    derived from the name; in demo mode the sign-in's second step shows its current code."""
+    now = clock.now()
+    for username in HUMAN_LOGINS:
+        user = users.get(username)
+        if user is not None and user.needs_totp:
+            TotpDevice.objects.create(
+                user=user,
+                secret=demo_totp_secret(username),
+                created_at=now,
+                confirmed_at=now,
+            )
+
+
+def demo_totp_secret(username: str) -> str:
+    digest = hashlib.sha256(f"pingan-demo-totp:{username}".encode()).digest()
+    return base64.b32encode(digest[:20]).decode()
 
 
 def _write_grids(plan: CountyPlan, offices: dict, users: dict) -> tuple[dict, dict]:
