@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from pingan.accounts import services, totp
-from pingan.accounts.models import ApiToken, LoginLock, PasswordHistory, Role, User
+from pingan.accounts.models import ApiToken, PasswordHistory, Role, User
 from pingan.accounts.sessions import AUTH_AT
 from pingan.core import clock
 from tests.conftest import PASSWORD, make_user
@@ -289,9 +289,8 @@ def test_owners_list_and_revoke_their_devices_and_only_theirs(world):
     assert client.get("/api/auth/tokens?user=citizen2").status_code == 403
     other_id = ApiToken.objects.get(user=world.citizen2).pk
     assert client.delete(f"/api/auth/tokens/{other_id}").status_code == 404
-    assert Client(headers={"Authorization": f"Bearer {other}"}).get("/api/auth/me").status_code == (
-        200
-    )
+    others = Client(headers={"Authorization": f"Bearer {other}"})
+    assert others.get("/api/auth/me").status_code == 200
     own_id = listed[0]["id"]
     assert client.delete(f"/api/auth/tokens/{own_id}").status_code == 204
     assert client.get("/api/auth/me").status_code == 401
@@ -304,9 +303,8 @@ def test_a_security_administrator_revokes_anyones_token(world):
     listed = admin.get("/api/auth/tokens?user=officer_a").json()
     assert len(listed) == 1
     assert admin.delete(f"/api/auth/tokens/{listed[0]['id']}").status_code == 204
-    assert Client(headers={"Authorization": f"Bearer {victim}"}).get(
-        "/api/auth/me"
-    ).status_code == (401)
+    victims = Client(headers={"Authorization": f"Bearer {victim}"})
+    assert victims.get("/api/auth/me").status_code == 401
 
 
 # --- 三员分立 in the admin ----------------------------------------------------------------------
