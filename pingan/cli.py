@@ -30,7 +30,12 @@ def _print_logins(host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     print("\n平安 pingan 演示县已就绪 / demo county ready\n")
     print(f"  打开 / open: {base}/")
-    print(f"  密码 / password (all): {DEMO_PASSWORD}\n")
+    print(f"  密码 / password (all): {DEMO_PASSWORD}")
+    print(
+        "  指挥员、所长和管理员登录还需动态口令：演示模式下第二步页面会显示当前口令\n"
+        "  commanders, chiefs and administrators also give a TOTP code: in demo mode the\n"
+        "  second sign-in step shows the current one\n"
+    )
     for username, role, path in DEMO_LOGINS:
         print(f"  {_pad(username, 12)} {_pad(role, 24)} {base}{path}")
     print(f"\n  API docs: {base}/api/docs\n", flush=True)

@@ -18,8 +18,8 @@ DEMO_LOGINS = [
     ("leader1", "义警队长", "/volunteer/teams/"),
     ("citizen1", "群众", "/report/"),
     ("clerk1", "爱心超市店员", "/shop/verify/"),
-    ("admin", "超级管理员（仅限服务器维护，每次操作都记入审计）", "/admin/"),
-    ("sysadmin", "系统管理员（网格、单位、类别等基础数据）", "/admin/"),
-    ("secadmin", "安全管理员（账号、角色、锁定、动态口令）", "/admin/"),
-    ("auditadmin", "审计管理员（查阅、导出审计日志）", "/audit/"),
+    ("admin", "超级管理员（操作全程审计）", "/admin/"),
+    ("sysadmin", "系统管理员（基础数据）", "/admin/"),
+    ("secadmin", "安全管理员（账号与权限）", "/admin/"),
+    ("auditadmin", "审计管理员（审计日志）", "/audit/"),
 ]
