@@ -4,6 +4,7 @@ who may change which account field depends on who is asking."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
@@ -39,12 +40,26 @@ SECURITY = ("role", "groups", "user_permissions", "must_change_password")
 NEVER = ("is_superuser", "is_staff", "password_changed_at", "last_login", "date_joined")
 
 
+class ResetPasswordForm(AdminPasswordChangeForm):
+    """A password set by an administrator is temporary: the owner must replace it at the next
+    sign-in, and the account's phone apps are signed out."""
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.must_change_password = True
+        if commit:
+            user.save()
+            ApiToken.objects.filter(user=user).delete()
+        return user
+
+
 @admin.register(User)
 class PinganUserAdmin(UserAdmin):
     list_display = ("username", "display_name", "role", "org", "is_active", "last_login")
     list_filter = ("role", "is_active")
     search_fields = ("username", "display_name")
     actions = ["unlock", "reset_totp", "revoke_tokens"]
+    change_password_form = ResetPasswordForm
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("个人信息", {"fields": ("display_name", "phone", "org")}),
@@ -104,6 +119,16 @@ class PinganUserAdmin(UserAdmin):
                 old=before["role"],
                 new=obj.role,
             )
+
+    def user_change_password(self, request, id, form_url=""):
+        # Resetting someone's password is the security administrator's.
+        if not _may_secure(request.user):
+            raise PermissionDenied("只有安全管理员可以重置密码")
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.filter(pk=id).first()
+            announce("password_reset", user=user, actor=request.user, request=request)
+        return response
 
     def has_delete_permission(self, request, obj=None):
         # Accounts are deactivated, not deleted: the audit and the records name them.

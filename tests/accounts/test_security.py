@@ -351,3 +351,23 @@ def test_the_security_administrator_changes_roles_but_not_their_own_nor_superuse
     own = client.get(f"/admin/accounts/user/{secadmin.pk}/change/").context["adminform"].form
     assert "role" not in own.fields
     assert client.get("/admin/orgs/grid/").status_code == 403
+
+
+def test_a_password_reset_in_the_admin_is_temporary_and_only_the_security_admins(world):
+    token = services.issue_token(world.officer_a).token
+    url = f"/admin/accounts/user/{world.officer_a.pk}/password/"
+    sysadmin = Client()
+    sysadmin.force_login(make_user("sys", Role.SYSTEM_ADMIN))
+    assert sysadmin.get(url).status_code == 403
+    secadmin = Client()
+    secadmin.force_login(make_user("sec", Role.SECURITY_ADMIN))
+    response = secadmin.post(
+        url,
+        {"password1": "Temp-Pass-2026", "password2": "Temp-Pass-2026", "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content
+    user = User.objects.get(pk=world.officer_a.pk)
+    assert user.check_password("Temp-Pass-2026") and user.must_change_password
+    assert Client(headers={"Authorization": f"Bearer {token}"}).get("/api/auth/me").status_code == (
+        401
+    )
