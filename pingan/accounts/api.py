@@ -128,7 +128,7 @@ def change_password(request, payload: PasswordChangeIn):
 def logout(request):
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        services.revoke_token(header.split(" ", 1)[1])
+        services.sign_out_token(request, header.split(" ", 1)[1])
     return 204, None
 
 

@@ -119,6 +119,7 @@ def check_second_factor(request, user: User, code: str | None) -> None:
     if not code:
         raise LoginError("otp_required", "请输入动态口令（手机验证器上的 6 位数字）")
     if not totp.verify(user, code, request):
+        announce("login_failed", user=user, request=request, reason="otp_invalid")
         raise _refuse(
             request, user.username, clock.now(), "otp_invalid", "动态口令不正确或已使用", user
         )
@@ -355,6 +356,12 @@ def user_for_token(key: str) -> User | None:
 
 def _idle(limit: timedelta | None, last_used: datetime, now: datetime) -> bool:
     return limit is not None and now - last_used > limit
+
+
+def sign_out_token(request, key: str) -> None:
+    """A phone app signs out: its own token goes, and the audit hears of it."""
+    revoke_token(key)
+    announce("logout", user=request.auth, request=request, via="token")
 
 
 def revoke_token(key: str) -> None:

@@ -28,7 +28,7 @@ def home_for(user) -> str:
     if not user.is_authenticated:
         return reverse("report")
     if user.role == Role.AUDIT_ADMIN:
-        return reverse("account")
+        return "/audit/"
     if user.role in (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN):
         return "/admin/"
     if user.is_commander:
