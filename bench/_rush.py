@@ -61,9 +61,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench._keys import ENV as KEYS
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-SECRET = "bench-only-secret-key-not-for-production-use-0123456789"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 PREFIX = "rush-v"
 WORLD_VERSION = 1
@@ -164,9 +165,13 @@ def base_env(args) -> dict:
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "pingan.settings",
-            "SECRET_KEY": SECRET,
+            **KEYS,
             "DATABASE_URL": db_url(args),
             "PINGAN_DATA_DIR": str(Path(args.cache_dir) / f"data-{args.db}"),
+            # Plain HTTP on 127.0.0.1, and no API rate limit: the rush is the point (issue 11).
+            "PINGAN_HTTPS": "0",
+            "API_RATE_LIMIT_PER_ACCOUNT": "0",
+            "API_RATE_LIMIT_PER_ADDRESS": "0",
             "LOG_LEVEL": "WARNING",
         }
     )

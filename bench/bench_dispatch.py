@@ -104,6 +104,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench._keys import ENV as KEYS
 from bench.scale_db import (
     CITIZEN_PASSWORD,
     CITIZEN_PREFIX,
@@ -117,7 +118,6 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_DB = "pingan_bench"
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
 REDIS_URL = "redis://127.0.0.1:6379/15"
-SECRET = "bench-only-secret-key-not-for-production-use-0123456789"
 DESCRIPTIONS = [
     "小区门口有人争吵，情绪激动",
     "电动车被盗，停在楼下",
@@ -199,11 +199,17 @@ def base_env(target: Target, args) -> dict:
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "pingan.settings",
-            "SECRET_KEY": SECRET,
+            **KEYS,
             "DATABASE_URL": target.url,
             "PINGAN_DATA_DIR": str(target.data_dir),
             "DISPATCH_OFFER_TIMEOUT_SECONDS": "0",
             "ANON_REPORTS_PER_HOUR": "100000000",
+            # Plain HTTP on 127.0.0.1, and no flood limits: the load is the point (issue 11).
+            "PINGAN_HTTPS": "0",
+            "RESIDENT_REPORTS_PER_HOUR": "0",
+            "RESIDENT_REPORTS_PER_DAY": "0",
+            "API_RATE_LIMIT_PER_ACCOUNT": "0",
+            "API_RATE_LIMIT_PER_ADDRESS": "0",
             "LOG_LEVEL": "WARNING",
             # The load generator plays a proxy: each anonymous report carries its own
             # X-Forwarded-For, which pingan believes only from a configured proxy.
@@ -1115,7 +1121,7 @@ def floor_env(args, url: str) -> dict:
         {
             "DJANGO_SETTINGS_MODULE": "bench.floor.settings",
             "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
+            **KEYS,
             "FLOOR_MIDDLEWARE": args.floor_middleware,
             # pingan's HTTP workers keep their connections 600 s (pingan/serving.py)
             "FLOOR_CONN_MAX_AGE": str(600 if args.conn_max_age is None else args.conn_max_age),

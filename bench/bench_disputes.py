@@ -60,11 +60,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from bench._keys import ENV as KEYS
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_DB = "bench_disputes"
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
-SECRET = "bench-only-secret-key-not-for-production-use-0123456789"
 LOCAL = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=LOCAL)
 SPAN_DAYS = 730
@@ -151,7 +152,7 @@ def configure(args) -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "pingan.settings",
-            "SECRET_KEY": SECRET,
+            **KEYS,
             "DATABASE_URL": url,
             "PINGAN_DATA_DIR": str(data_dir),
             "LOG_LEVEL": "ERROR",
@@ -500,7 +501,9 @@ PARTY_COLUMNS = [
     "role",
     "name",
     "id_number",
+    "id_number_hash",
     "phone",
+    "phone_hash",
     "address",
     "vulnerability",
     "notify",
@@ -578,6 +581,9 @@ def dispute_rows(data: dict, grids: list, kind: str, lo: int, hi: int):
 
 
 def party_rows(data: dict, lo: int, hi: int):
+    from pingan.core import crypto
+    from pingan.disputes.validation import party_key
+
     starts, counts = data["starts"], data["counts"]
     begin = int(starts[lo])
     end = int(starts[hi - 1] + counts[hi - 1])
@@ -593,12 +599,15 @@ def party_rows(data: dict, lo: int, hi: int):
         role = ("applicant", "respondent")[position[k]] if position[k] < 2 else "other"
         if is_org[k]:
             name = f"某某有限公司{p:04d}"
+            key = party_key("organisation", name, "", "")
             rows.append(
-                (dispute_of[k], "organisation", role, name, "", "", "", "", False, f"org:{name}")
+                (dispute_of[k], "organisation", role, name, "", "", "", "", "", "", False, key)
             )
             continue
         name = SURNAMES[p % n_sur] + GIVEN[(p // n_sur) % n_given] + GIVEN[(p // 7) % n_given]
         phone = f"+86139{p:08d}"
+        # As the app stores them: the phone encrypted (SM4) with its blind index, the party's
+        # identity as a keyed hash (pingan/core/fields.py, disputes/validation.py).
         rows.append(
             (
                 dispute_of[k],
@@ -606,11 +615,13 @@ def party_rows(data: dict, lo: int, hi: int):
                 role,
                 name,
                 "",
-                phone,
+                "",
+                crypto.encrypt(phone),
+                crypto.blind_index("phone", phone),
                 "",
                 VULNERABLE[vulnerable[k] - 1] if vulnerable[k] else "",
                 False,
-                f"np:{name}|{phone}",
+                party_key("person", name, "", phone),
             )
         )
     return rows

@@ -35,9 +35,13 @@ from contextlib import contextmanager
 import numpy as np
 import shapely
 
+from bench._keys import ENV as KEYS
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pingan.settings")
-# The loader never signs anything; a fixed key only lets settings import outside a deployment.
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
+# The loader never signs anything; fixed bench-only keys let settings import outside a
+# deployment (and encrypt the generated people's phones as the app would).
+for _name, _value in KEYS.items():
+    os.environ.setdefault(_name, _value)
 
 CITIZEN_PASSWORD = "bench-Citizen-2468"  # noqa: S105 - benchmark accounts only
 CITIZEN_PREFIX = "citizen"

@@ -3,13 +3,20 @@
 {"error": {"code": "machine_readable", "message": "中文说明", "details": [...]}}
 """
 
+import functools
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
+from django.urls import URLPattern
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
+from pingan.core import dbfaults
+from pingan.core.api_auth import AnonymousAllowed
 from pingan.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -21,7 +28,90 @@ class ChineseJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+# Every operation may answer these with the error envelope; the document says so, so that a
+# client (and schemathesis) can tell a documented refusal from a broken answer.
+ERROR_STATUSES = {
+    400: "请求有误 · Bad request (malformed JSON or multipart, a refused value)",
+    401: "未登录或令牌无效 · Not authenticated",
+    403: "无权执行 · Forbidden",
+    404: "不存在或无权查看 · Not found, or not in your scope",
+    409: "状态冲突 · Conflict with the current state",
+    413: "请求体过大 · Request body too large",
+    422: "输入有误 · Invalid input (details name the fields)",
+    423: "账号已锁定 · Locked",
+    429: "请求过于频繁 · Too many requests (see Retry-After)",
+    503: "数据库暂时不可用 · Database unavailable (see Retry-After)",
+}
+ERROR_SCHEMA = {
+    "title": "ErrorOut",
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
+            "required": ["code", "message"],
+        }
+    },
+    "required": ["error"],
+}
+
+
+class PinganAPI(NinjaAPI):
+    """ninja, plus what its document and its URL views leave out: the error statuses every
+    operation may answer, optional authentication (an anonymous report) documented as such,
+    and a 405 for a method a path does not take in the same JSON envelope as every error."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema["components"].setdefault("schemas", {})["ErrorOut"] = ERROR_SCHEMA
+        optional = {
+            self.get_openapi_operation_id(operation)
+            for bound in self._get_bound_routers()
+            for path_view in bound.path_operations.values()
+            for operation in path_view.operations
+            if any(isinstance(a, AnonymousAllowed) for a in operation.auth_callbacks or ())
+        }
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                for status, description in ERROR_STATUSES.items():
+                    operation["responses"].setdefault(
+                        status, {"description": description, "content": error}
+                    )
+                if operation.get("operationId") in optional and operation.get("security"):
+                    operation["security"].append({})  # no credentials is also accepted
+        return schema
+
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for url in urls:
+            if isinstance(url, URLPattern):
+                url.callback = _json_not_allowed(url.callback)
+        return urls
+
+
+def _json_not_allowed(view):
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405 or response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            return response
+        allowed = response.get("Allow", "")
+        response = error_response(request, 405, "method_not_allowed", "不支持的请求方法")
+        if allowed:
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+api = PinganAPI(
     renderer=ChineseJSONRenderer(),
     title="pingan 平安 API",
     version="1.0",
@@ -85,6 +175,29 @@ def on_http_error(request, exc: HttpError):
     }
     code, message = codes.get(exc.status_code, ("http_error", "请求无法处理"))
     return error_response(request, exc.status_code, code, message)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request, exc):
+    # e.g. Content-Type: multipart/form-data without a boundary: the client's fault, not ours.
+    return error_response(request, 400, "malformed_multipart", "请求体不是有效的 multipart 表单")
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request, exc):
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(request, 413, "too_large", "请求体过大")
+    log.warning("suspicious API request %s %s: %s", request.method, request.path, exc)
+    return error_response(request, 400, "bad_request", "请求无法处理")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_db_unavailable(request, exc):
+    """The database cannot be reached (restarting, pool exhausted): 503 with Retry-After, so
+    the client retries later; nothing was saved by this request."""
+    log.error("database unavailable: %s %s: %s", request.method, request.path, exc)
+    return on_service_error(request, dbfaults.unavailable())
 
 
 @api.exception_handler(Exception)

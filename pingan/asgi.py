@@ -18,6 +18,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from pingan.core.admission import AdmissionGate  # noqa: E402
+from pingan.core.bodylimit import AsgiBodyLimit  # noqa: E402
 from pingan.live import fanout  # noqa: E402
 from pingan.live.routing import websocket_urlpatterns  # noqa: E402
 
@@ -46,7 +47,7 @@ class Lifespan:
 application = Lifespan(
     ProtocolTypeRouter(
         {
-            "http": AdmissionGate(django_asgi_app, settings.HTTP_ADMISSION_LIMIT),
+            "http": AsgiBodyLimit(AdmissionGate(django_asgi_app, settings.HTTP_ADMISSION_LIMIT)),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
             ),

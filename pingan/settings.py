@@ -12,7 +12,9 @@ from pathlib import Path
 
 import dj_database_url
 
+from pingan.core.crypto import load_keys as load_data_keys
 from pingan.core.env import EnvError, env_bool, env_int, env_list, env_str
+from pingan.core.secretkey import weakness
 
 BASE_DIR = Path(__file__).resolve().parent
 DEMO_MODE = env_bool("PINGAN_DEMO", False)
@@ -25,12 +27,15 @@ DEBUG = env_bool("PINGAN_DEBUG", False)
 
 def _secret_key() -> str:
     key = env_str("SECRET_KEY")
+    # Outside the demo (and the tests) the server does not start with a missing or weak key:
+    # absent, shorter than 50 characters, fewer than 5 distinct ones, or "django-insecure…"
+    # (pingan/core/secretkey.py). Generate one: python -c "import secrets;
+    # print(secrets.token_urlsafe(50))"
+    if not (DEMO_MODE or TESTING) and (problem := weakness(key)):
+        raise EnvError(f"{problem} (or run the demo: `pingan demo`)")
     if key:
         return key
-    # The demo generates a key once and keeps it in the data folder so sessions survive restarts;
-    # a production deployment must set SECRET_KEY explicitly.
-    if not (DEMO_MODE or DEBUG or TESTING):
-        raise EnvError("SECRET_KEY must be set (or run the demo: `pingan demo`)")
+    # The demo generates a key once and keeps it in the data folder so sessions survive restarts.
     key_file = DATA_DIR / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
@@ -76,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "pingan.core.clientip.ClientAddressMiddleware",  # X-Forwarded-For from TRUSTED_PROXIES only
+    "pingan.core.headers.SecurityHeadersMiddleware",  # CSP and Permissions-Policy, every response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pingan.core.middleware.SessionMiddleware",  # Django's, without session writes on /api/
@@ -84,6 +90,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "pingan.accounts.sessions.SessionPolicyMiddleware",  # 12 h staff limit, password changes
+    "pingan.core.bodylimit.RequestBodyLimitMiddleware",  # 413 by Content-Length, before any read
+    "pingan.core.ratelimit.ApiRateLimitMiddleware",  # /api/ only: per account and per address
+    "pingan.audit.middleware.AuditMiddleware",  # superuser use, the admin's bulk edits
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "pingan.core.pages.ServiceErrorPages",  # a ServiceError escaping a page → its error page
@@ -95,10 +104,14 @@ MIDDLEWARE = [
 # pages' business, and cost every report ~0.2 ms.
 API_MIDDLEWARE = [
     "pingan.core.clientip.ClientAddressMiddleware",
+    "pingan.core.headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "pingan.core.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "pingan.accounts.sessions.SessionPolicyMiddleware",
+    "pingan.core.bodylimit.RequestBodyLimitMiddleware",
+    "pingan.core.ratelimit.ApiRateLimitMiddleware",
+    "pingan.audit.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "pingan.urls"
@@ -146,15 +159,28 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # ":memory:" spelled out: pytest-django recognises an in-memory test database by the stock
     # ENGINE name only, and would otherwise derive a file name per xdist worker from NAME.
     _db["TEST"] = {"NAME": env_str("PINGAN_TEST_SQLITE", None) or ":memory:"}
-elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
-    # Under ASGI each request runs on a fresh thread, so persistent connections never get
-    # reused; a pool saves PostgreSQL a new backend (~6 ms of its CPU) per request.
-    _db["CONN_MAX_AGE"] = 0
-    _db.setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env_int("DB_POOL_MIN", 2),
-        "max_size": env_int("DB_POOL_MAX", 20),
-        "timeout": 10,
-    }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # A database outage (docs/deployment.md, pingan/core/dbfaults.py): a connection attempt
+    # gives up after DB_CONNECT_TIMEOUT seconds (an unreachable host would otherwise hold a
+    # request for minutes), and a connection is checked before a request uses it (Django's
+    # health check; with the pool, psycopg_pool's check_connection), so after a restart the
+    # next request reconnects instead of failing on a dead socket.
+    _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 3)
+    _db["CONN_HEALTH_CHECKS"] = env_bool("DB_HEALTH_CHECKS", True)
+    if env_bool("DB_POOL", True):
+        # Under ASGI each request runs on a fresh thread, so persistent connections never get
+        # reused; a pool saves PostgreSQL a new backend (~6 ms of its CPU) per request.
+        # While the database is down, a request waits DB_POOL_TIMEOUT seconds for a connection
+        # and is answered 503; the pool's reconnection attempts back off (1, 2, 4 s …) for at
+        # most DB_POOL_RECONNECT_SECONDS before starting over, so it finds a database that came
+        # back within a few seconds, however long the outage was.
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env_int("DB_POOL_MIN", 2),
+            "max_size": env_int("DB_POOL_MAX", 20),
+            "timeout": float(env_str("DB_POOL_TIMEOUT", "3")),
+            "reconnect_timeout": float(env_str("DB_POOL_RECONNECT_SECONDS", "5")),
+        }
 DATABASES = {"default": _db}
 # Requests computing inside Django at once per server process; the rest queue in the event loop,
 # in arrival order (pingan/core/admission.py). One per core keeps each one fast; never more
@@ -204,7 +230,7 @@ LIVE_WAKE_SOCKET = Path(env_str("LIVE_WAKE_SOCKET", str(DATA_DIR / "live-wake.so
 # How often the fan-out reads the timelines for rows nobody announced, and how long it gathers
 # announcements into one batch: its queries cost the same for one report or fifty, so under a
 # rush a longer window is cheaper per report (0.1 s is far inside the board's 1 s target).
-LIVE_SCAN_SECONDS = float(env_str("LIVE_SCAN_SECONDS", "0.5"))
+LIVE_SCAN_SECONDS = float(env_str("LIVE_SCAN_SECONDS", "0.5") or "0.5")
 LIVE_BATCH_SECONDS = float(env_str("LIVE_BATCH_SECONDS", "0.1"))
 # Whether this process runs the fan-out when it serves sockets (one per deployment).
 LIVE_RUN_FANOUT = env_bool("LIVE_RUN_FANOUT", True)
@@ -262,10 +288,12 @@ SESSION_SAVE_EVERY_REQUEST = True
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7)
 API_STAFF_TOKEN_TTL_HOURS = env_int("API_STAFF_TOKEN_TTL_HOURS", 12)
 SESSION_COOKIE_HTTPONLY = True
-# PINGAN_HTTPS=1: browsers reach pingan only over HTTPS, through a reverse proxy that terminates
-# TLS and sets X-Forwarded-Proto (docs/deployment.md). Off by default: the demo and the embedded
-# server speak plain HTTP on 127.0.0.1. `manage.py check --deploy` is clean with it on.
-HTTPS = env_bool("PINGAN_HTTPS", False)
+# PINGAN_HTTPS: browsers reach pingan only over HTTPS, through a reverse proxy that terminates
+# TLS and sets X-Forwarded-Proto (docs/deployment.md): HSTS, Secure cookies, redirect to HTTPS.
+# On by default outside the demo (which speaks plain HTTP on 127.0.0.1) and the tests.
+# PINGAN_HTTPS=0 is the explicit opt-out for a plain-HTTP intranet; `check --deploy` still flags
+# it (W004, W008, W012, W016). `manage.py check --deploy` is clean with it on.
+HTTPS = env_bool("PINGAN_HTTPS", not (DEMO_MODE or TESTING))
 if HTTPS:
     # Trust the proxy's word for the scheme; the proxy must overwrite the header it is sent.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -280,8 +308,36 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+# Sent by SecurityMiddleware on every response (Django's default, spelled out: 等保 reviewers look
+# for it). Content-Security-Policy and Permissions-Policy: pingan/core/headers.py.
+SECURE_REFERRER_POLICY = "same-origin"
+# The API's general rate limit, per minute (pingan/core/ratelimit.py): per account (token or
+# session) and per client address for requests without credentials; 0 switches one off. Counted
+# in each HTTP worker's memory, or in Redis with REDIS_URL. Off under the tests unless a test
+# sets it.
+API_RATE_LIMIT_PER_ACCOUNT = env_int("API_RATE_LIMIT_PER_ACCOUNT", 0 if TESTING else 600)
+API_RATE_LIMIT_PER_ADDRESS = env_int("API_RATE_LIMIT_PER_ADDRESS", 0 if TESTING else 300)
 # A lost CSRF cookie keeps what the user typed (pingan/core/pages.py).
 CSRF_FAILURE_VIEW = "pingan.core.pages.csrf_failure"
+# Personal data at rest (pingan/core/crypto.py, docs/deployment.md): DATA_KEYS "kid:base64,…"
+# (SM4 keys; the first encrypts, all decrypt), DATA_INDEX_KEY (the blind indexes' HMAC-SM3 key).
+# Required outside demo mode; the demo and the tests keep generated ones in DATA_DIR/data_keys.
+DATA_KEYS, DATA_INDEX_KEY = load_data_keys(DATA_DIR, generate=DEMO_MODE or DEBUG or TESTING)
+
+# --- audit log (pingan/audit) ------------------------------------------------------------------
+# Entries are chained with HMAC-SM3 under AUDIT_HMAC_KEY: in production a random value of its own
+# (32+ characters), kept apart from the database. Unset, it is derived from SECRET_KEY. After a
+# rotation, list the previous keys in AUDIT_HMAC_OLD_KEYS so older entries still verify.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
+if AUDIT_HMAC_KEY and len(AUDIT_HMAC_KEY) < 32:
+    raise EnvError("AUDIT_HMAC_KEY must be at least 32 characters")
+AUDIT_HMAC_OLD_KEYS = env_list("AUDIT_HMAC_OLD_KEYS", [])
+# 等保 level 3 keeps audit records at least 180 days; older ones go to compressed archives
+# (`manage.py audit_archive`, daily) under AUDIT_ARCHIVE_DIR.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 180)
+if AUDIT_RETENTION_DAYS < 180:
+    raise EnvError(f"AUDIT_RETENTION_DAYS must be at least 180, got {AUDIT_RETENTION_DAYS}")
+AUDIT_ARCHIVE_DIR = Path(env_str("AUDIT_ARCHIVE_DIR", "") or DATA_DIR / "audit-archive")
 
 # --- i18n -------------------------------------------------------------------------------------
 # Pages are Chinese only (docs/decisions.md): no English switch. Django's own texts (form errors,
@@ -310,14 +366,24 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 5 * 1024 * 1024)
 PHOTO_MAX_COUNT = env_int("PHOTO_MAX_COUNT", 6)
+# Pixels, judged from the header before decoding (pingan/core/uploads.py): a 12 KB PNG can hold
+# 100 megapixels (400 MB decoded, here and in every staff browser that shows it).
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
 GEOJSON_MAX_BYTES = env_int("GEOJSON_MAX_BYTES", 50 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 60 * 1024 * 1024
+# Request bodies (pingan/core/bodylimit.py): over the route's maximum by Content-Length → 413
+# before anything reads them. REQUEST_MAX_BYTES for every route; routes taking photos add
+# PHOTO_MAX_COUNT × PHOTO_MAX_BYTES, the grid import (commanders) GEOJSON_MAX_BYTES. Django holds
+# at most that much of a parsed non-file body, and streams uploaded files above
+# FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
 
 # --- domain settings --------------------------------------------------------------------------
 DISPATCH_OFFER_TIMEOUT_SECONDS = env_int("DISPATCH_OFFER_TIMEOUT_SECONDS", 45)
 # Reference-data caches (pingan/core/refcache.py) poll their version counters at most this often
 # per process: another process's change shows up within this many seconds. Tests check every time.
-REFCACHE_CHECK_SECONDS = 0.0 if TESTING else float(env_str("REFCACHE_CHECK_SECONDS", "1.0"))
+REFCACHE_CHECK_SECONDS = 0.0 if TESTING else float(env_str("REFCACHE_CHECK_SECONDS", "1.0") or 1)
 
 # --- disputes and messages --------------------------------------------------------------------
 # Return visits after a dispute is resolved, in days.
@@ -353,6 +419,14 @@ PRUNE_MESSAGES_AFTER_DAYS = env_int("PRUNE_MESSAGES_AFTER_DAYS", 90)
 DUPLICATE_RADIUS_M = env_int("DUPLICATE_RADIUS_M", 100)
 DUPLICATE_WINDOW_MINUTES = env_int("DUPLICATE_WINDOW_MINUTES", 30)
 ANON_REPORTS_PER_HOUR = env_int("ANON_REPORTS_PER_HOUR", 10)
+# Logged-in residents' reports (pingan/incidents/throttle.py): at most this many in the last hour
+# and in the last 24 hours (0: no limit); staff (patrol reports, 110 transfers) are not limited.
+# Off under the tests unless a test sets them (fixtures report many times as one citizen).
+RESIDENT_REPORTS_PER_HOUR = env_int("RESIDENT_REPORTS_PER_HOUR", 0 if TESTING else 10)
+RESIDENT_REPORTS_PER_DAY = env_int("RESIDENT_REPORTS_PER_DAY", 0 if TESTING else 30)
+# A report farther than this from every grid is refused (a forged or mistyped position is not
+# this deployment's to dispatch); 0 accepts any distance.
+REPORT_MAX_DISTANCE_KM = float(env_str("REPORT_MAX_DISTANCE_KM") or 20)
 UNIT_SPEED_KMH = env_int("UNIT_SPEED_KMH", 30)
 POSITION_STALE_MINUTES = env_int("POSITION_STALE_MINUTES", 30)
 # Base map: empty means vector layers only (offline); e.g. a Tianditu or intranet tile URL.

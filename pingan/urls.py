@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("pingan.disputes.urls")),
     path("", include("pingan.volunteers.urls")),
     path("", include("pingan.points.urls")),
+    path("", include("pingan.audit.urls")),
 ]
 
 # Error pages in the site's layout, in Chinese (pingan/core/pages.py).

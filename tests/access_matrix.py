@@ -206,6 +206,15 @@ ROUTES: dict[str, Row] = {
     "POST /api/auth/login": api(PUBLIC, {"username": "citizen", "password": PASSWORD}),
     "POST /api/auth/logout": api(SIGNED_IN),
     "GET /api/auth/me": api(SIGNED_IN),
+    # Public: the body's name and password say whose it is (a weak new one: 400 for everyone).
+    "POST /api/auth/password": api(
+        rule(400), {"username": "citizen", "password": PASSWORD, "new_password": "weak"}
+    ),
+    "GET /api/auth/tokens": api(SIGNED_IN),
+    # Own devices only (a security administrator's too: tests/accounts/test_security.py).
+    "DELETE /api/auth/tokens/{token_id}": api(
+        rule(404, anonymous=401, citizen=OK), token_id="api_token"
+    ),
     # --- orgs ----------------------------------------------------------------------------------
     "GET /api/grids": api(STAFF_ONLY),
     "GET /api/orgs": api(STAFF_ONLY),
@@ -401,6 +410,16 @@ ROUTES: dict[str, Row] = {
     "page home": page(PAGE_PUBLIC),
     "page login": page(PAGE_PUBLIC),
     "page logout": page(rule(LOGIN), "POST"),  # signed in or not: to the login page
+    # The second sign-in step without a first one: back to the login page.
+    "page login-otp": page(rule(LOGIN)),
+    "page login-enrol": page(rule(LOGIN)),
+    "page account": page(PAGE_SIGNED_IN),
+    "page account-password": page(PAGE_SIGNED_IN),
+    # A device that is not yours: a message on the account page, nothing revoked.
+    "page account-token-revoke": page(
+        rule(REDIRECTED, anonymous=LOGIN, citizen=OK), "POST", token_id="api_token"
+    ),
+    "page account-recovery-codes": page(rule(REDIRECTED, anonymous=LOGIN), "POST"),
     # --- pages: incidents ----------------------------------------------------------------------
     "page report": page(PAGE_PUBLIC),
     "page my-reports": page(PAGE_SIGNED_IN),
@@ -496,4 +515,9 @@ ROUTES: dict[str, Row] = {
     ),
     "page console-volunteer-stats": page(PAGE_STAFF_ONLY),
     "page console-volunteer-stats-xlsx": page(PAGE_STAFF_ONLY),
+    # The audit administrator's pages (pingan/audit/pages.py): no persona here may read the
+    # audit, the county commander included (tests/audit/test_pages.py has the one who may).
+    "page audit-search": page(rule(403, anonymous=LOGIN)),
+    "page audit-export": page(rule(403, anonymous=LOGIN)),
+    "page audit-entry": page(rule(403, anonymous=LOGIN), seq="1"),
 }

@@ -28,8 +28,8 @@ def _admin_login(request, extra_context=None):
     return redirect_to_login(request.get_full_path(), reverse("login"))
 
 
-admin.site.login = _admin_login
-admin.site.has_permission = lambda request: may_use_admin(request.user)
+admin.site.login = _admin_login  # type: ignore[method-assign]
+admin.site.has_permission = lambda request: may_use_admin(request.user)  # type: ignore[method-assign]
 admin.site.site_header = "平安 · 系统后台"
 admin.site.site_title = "平安后台"
 

@@ -8,6 +8,7 @@ from ninja import Router, Schema
 
 from pingan.core.api_auth import REQUIRED
 from pingan.core.errors import Forbidden, ServiceError
+from pingan.core.pagination import Listing, PageOut, paginated
 from pingan.core.schemas import InputSchema, RecordId, Text
 
 from . import services
@@ -56,6 +57,10 @@ class DeviceOut(Schema):
     last_used_at: datetime | None
     expires_at: datetime
     current: bool
+
+
+class DeviceListOut(PageOut):
+    items: list[DeviceOut]
 
 
 def _refused(exc: services.LoginError) -> ServiceError:
@@ -155,10 +160,11 @@ def _current_hash(request) -> str | None:
 
 @router.get(
     "/tokens",
-    response=list[DeviceOut],
+    response=DeviceListOut,
     auth=REQUIRED,
     summary="已登录设备 · My signed-in devices (a security administrator: anyone's)",
 )
+@paginated()
 def tokens(request, user: Text(150) = ""):
     viewer = request.auth
     owner = viewer
@@ -167,20 +173,24 @@ def tokens(request, user: Text(150) = ""):
             raise Forbidden("只有安全管理员可以查看他人的登录设备")
         owner = User.objects.filter(username=user).first()
         if owner is None:
-            return []
+            return Listing([])
     current = _current_hash(request)
-    return [
-        DeviceOut(
-            id=t.pk,
-            username=owner.username,
-            device=t.device,
-            created_at=t.created_at,
-            last_used_at=t.last_used_at,
-            expires_at=t.expires_at,
-            current=t.key_hash == current,
-        )
-        for t in services.tokens_of(owner)
-    ]
+
+    def render(rows):
+        return [
+            DeviceOut(
+                id=t.pk,
+                username=owner.username,
+                device=t.device,
+                created_at=t.created_at,
+                last_used_at=t.last_used_at,
+                expires_at=t.expires_at,
+                current=t.key_hash == current,
+            )
+            for t in rows
+        ]
+
+    return Listing(services.tokens_of(owner).order_by("-created_at", "-pk"), render=render)
 
 
 @router.delete(

@@ -23,7 +23,7 @@ class Lock:
     until: datetime
 
 
-def _keys(username: str, address: str | None) -> list[tuple[str, str, int]]:
+def _keys(username: str, address: str | None) -> list[tuple[LoginLock.Kind, str, int]]:
     keys = [(LoginLock.Kind.NAME, username.strip().lower()[:150], settings.LOGIN_MAX_FAILURES)]
     if address:
         keys.append((LoginLock.Kind.ADDRESS, address, settings.LOGIN_ADDRESS_MAX_FAILURES))

@@ -5,6 +5,8 @@ import hashlib
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from pingan.core.fields import BlindIndexField, EncryptedTextField
+
 
 class Role(models.TextChoices):
     COMMANDER = "commander", "指挥员"
@@ -35,7 +37,9 @@ TOTP_ROLES = frozenset({Role.COMMANDER}) | ADMIN_ROLES
 class User(AbstractUser):
     role = models.CharField("角色", max_length=16, choices=Role.choices, default=Role.CITIZEN)
     display_name = models.CharField("姓名", max_length=64, blank=True)
-    phone = models.CharField("手机号", max_length=20, blank=True, help_text="E.164")
+    # Encrypted at rest (SM4); found by exact value through phone_hash (pingan/core/fields.py).
+    phone = EncryptedTextField("手机号", max_length=20, blank=True, help_text="E.164")
+    phone_hash = BlindIndexField(source="phone", purpose="phone")
     # Staff belong to an org unit; citizens and volunteers may not.
     org = models.ForeignKey(
         "orgs.OrgUnit",
@@ -143,7 +147,8 @@ class TotpDevice(models.Model):
     """An authenticator app bound to the account (RFC 6238, 6 digits, 30 s)."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
-    secret = models.CharField(max_length=64)  # base32
+    # base32; encrypted at rest like personal data (whoever reads it can make codes).
+    secret = EncryptedTextField(max_length=64)
     created_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # The last time step accepted: a code is good once (no replay within its window).

@@ -69,7 +69,8 @@ class SessionPolicyMiddleware:
             user = request.user
             if user.is_authenticated:
                 now = clock.now()
-                if not session.get(AUTH_AT):
+                if not session.get(AUTH_AT) and not request.path_info.startswith("/api/"):
+                    # Pages only: an API call must not write the session (core/middleware.py).
                     session[AUTH_AT] = now.isoformat()
                 if too_old(session, user, now):
                     django_logout(request)

@@ -105,7 +105,7 @@ def _pending_user(request) -> tuple[User | None, str]:
     if clock.now() - started > timedelta(seconds=PENDING_SECONDS):
         request.session.pop(PENDING, None)
         return None, ""
-    user = User.objects.filter(pk=pending.get("uid"), is_active=True).first()
+    user = User.objects.filter(pk=pending.get("uid") or 0, is_active=True).first()
     return user, pending.get("next") or ""
 
 

@@ -1,21 +1,3 @@
-from django.contrib import admin
-
-from .models import AuditEntry
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor_label", "action", "object_type", "object_ref", "ip"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["object_ref", "actor_label"]
-    date_hierarchy = "at"
-
-    # Read-only for everyone, superusers included: the log is append-only.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+"""Not in the Django admin, on purpose (三员分立): whoever can change permissions there must not
+read the audit, and nobody may edit or delete an entry. The audit administrator searches and
+exports the log on its own pages (/audit/, pages.py)."""

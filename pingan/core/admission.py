@@ -13,13 +13,16 @@ starts: a phone uploading or downloading photos over a weak village signal must 
 the few places for the minutes that takes. So the gate bounds the requests that are computing,
 which is what shares the CPU: with 20 places per process on 2 cores, each admitted sign-up took
 20 times as long (server-side p99 ~640 ms in the rush); with a few places it is ~45 ms, at the
-same throughput. Bodies above
-`max_buffer` are not pre-read (Django refuses them anyway); they take a place at once.
+same throughput. At most `max_buffer` bytes of a body are pre-read into memory (1 MB: every JSON
+or form body); the rest of a larger one (photos) is left to Django, which spools it to a
+temporary file, and it takes a place at once. Bodies over their route's maximum never get here
+(pingan/core/bodylimit.py, in front of the gate): an anonymous 60 MB post once held 64 MB of
+memory here before any check (security review F3).
 """
 
 import asyncio
 
-MAX_BUFFER_BYTES = 64 * 1024 * 1024
+MAX_BUFFER_BYTES = 1024 * 1024
 
 
 class AdmissionGate:

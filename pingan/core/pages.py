@@ -9,7 +9,9 @@ The API (/api/) maps the same errors to JSON in pingan/api.py; this module is fo
   Forms that show an error next to the field keep catching it themselves.
 - `bad_request` / `permission_denied` / `page_not_found` / `server_error`: Django's handler400/
   403/404/500 (pingan/urls.py), in the site's layout, showing the Chinese reason a view gave
-  (`PermissionDenied("只有指挥员可以访问指挥台")`).
+  (`PermissionDenied("只有指挥员可以访问指挥台")`). On /api/ paths they answer the API's JSON
+  envelope instead; an unhandled database outage is a 503 (pingan/core/dbfaults.py), with
+  Retry-After, never a 500.
 - `csrf_failure` (CSRF_FAILURE_VIEW): a form posted with a lost or stale CSRF cookie (a phone's
   browser cleared it, the session expired, WeChat's webview) is not thrown away. When the post
   came from our own pages, the failure page carries everything the user typed in a new form with
@@ -20,6 +22,7 @@ The API (/api/) maps the same errors to JSON in pingan/api.py; this module is fo
 
 import logging
 import re
+import sys
 from urllib.parse import urlsplit
 
 from django.http import HttpResponsePermanentRedirect, HttpResponseServerError
@@ -27,6 +30,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
 
+from pingan.core import dbfaults
 from pingan.core.errors import ServiceError
 
 API_PREFIX = "/api/"
@@ -44,12 +48,14 @@ TITLES = {
     403: "无权访问",
     404: "页面不存在",
     500: "服务器出错了",
+    503: "服务暂时不可用",
 }
 DEFAULT_MESSAGES = {
     400: "提交的内容有误，请返回修改后重试。",
     403: "您没有权限访问这个页面。如需办理，请使用有权限的账号登录。",
     404: "未找到该页面或记录，或您无权查看。请检查地址，或从首页重新进入。",
     500: "服务器暂时出了问题，请稍后再试。紧急情况请直接拨打 110。",
+    503: "数据库暂时不可用，请稍等几秒后刷新页面重试。紧急情况请直接拨打 110。",
 }
 
 
@@ -81,24 +87,45 @@ def error_page(request, status: int, *, message: str = "", code: str = "", templ
 # --- Django's handlers (pingan/urls.py) ------------------------------------------------------
 
 
+def _is_api(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
 def bad_request(request, exception=None):
+    if _is_api(request):
+        return dbfaults.api_response(400, "bad_request", _reason(exception) or "请求无法处理")
     return error_page(request, 400, message=_reason(exception), code="bad_request")
 
 
 def permission_denied(request, exception=None):
+    if _is_api(request):
+        return dbfaults.api_response(403, "forbidden", _reason(exception) or "您无权执行此操作")
     return error_page(request, 403, message=_reason(exception), code="forbidden")
 
 
 def page_not_found(request, exception=None):
+    # An unknown /api/ path answers the API's JSON, never this HTML page.
+    if _is_api(request):
+        return dbfaults.api_response(404)
     return error_page(request, 404, message=_reason(exception), code="not_found")
 
 
 def server_error(request):
+    """Django's handler500: an exception no view or middleware handled. Django calls it inside
+    its `except` block, so the exception is at hand: a database that cannot be reached is a 503
+    (JSON on /api/ paths, the Chinese 503 page elsewhere), never a 500."""
+    down = dbfaults.is_unavailable(sys.exc_info()[1])
+    status = 503 if down else 500
+    if _is_api(request):
+        return dbfaults.api_response(status)
     # No request context: whatever failed (the database, a context processor) must not fail
     # the error page too. base.html then draws the anonymous top bar.
-    template = loader.get_template("500.html")
-    context = {"status": 500, "title": TITLES[500], "message": DEFAULT_MESSAGES[500]}
-    return HttpResponseServerError(template.render(context))
+    template = loader.get_template(f"{status}.html")
+    context = {"status": status, "title": TITLES[status], "message": DEFAULT_MESSAGES[status]}
+    response = HttpResponseServerError(template.render(context), status=status)
+    if down:
+        response["Retry-After"] = str(dbfaults.RETRY_AFTER_SECONDS)
+    return response
 
 
 # --- ServiceError → page ---------------------------------------------------------------------
@@ -111,8 +138,9 @@ def response_for_service_error(request, exc: ServiceError):
         return error_page(request, 403, message=exc.message, code=exc.code)
     status = exc.status if 400 <= exc.status < 500 else 400
     response = error_page(request, status, message=exc.message, code=exc.code, template="400.html")
-    if getattr(exc, "retry_after", None) is not None:
-        response["Retry-After"] = str(max(1, int(exc.retry_after)))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(max(1, int(retry_after)))
     return response
 
 

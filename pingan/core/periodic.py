@@ -21,7 +21,7 @@ TICK_SECONDS = 5.0
 @dataclass(frozen=True)
 class Job:
     command: str
-    every_ticks: int  # 1 = every tick (5 s); 12 = every minute; 720 = every hour
+    every_ticks: int  # 1 = every tick (5 s); 12 = every minute; 720 = every hour; 17280 = a day
 
 
 JOBS = (
@@ -34,6 +34,8 @@ JOBS = (
     Job("retry_messages", 12),
     # Quota rows, expired tokens, old messages and pushes, sessions.
     Job("prune", 720),
+    # Audit entries past AUDIT_RETENTION_DAYS: archived, verified, then deleted (daily).
+    Job("audit_archive", 17280),
 )
 
 

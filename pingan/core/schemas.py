@@ -17,7 +17,7 @@
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -113,7 +113,13 @@ def _aware(value: datetime) -> datetime:
     if not 1900 <= value.year <= 2100:
         raise ValueError("时间超出范围")
     # A phone may send local wall time without an offset: read it in the project's zone.
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    if timezone.is_naive(value):
+        return timezone.make_aware(value)
+    # Real zones lie within ±14 h; PostgreSQL refuses a displacement beyond ±16 h.
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > timedelta(hours=14):
+        raise ValueError("时区偏移超出范围")
+    return value
 
 
 When = Annotated[datetime, Strict(False), AfterValidator(_aware)]

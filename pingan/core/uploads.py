@@ -8,6 +8,7 @@ first, so a stripped photo still shows the right way up; the colour profile is k
 """
 
 import io
+import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -47,10 +48,13 @@ def max_photo_read() -> int:
 
 
 # What Pillow raises on bytes that are not a whole image: unknown formats, truncated or
-# corrupt bodies (SyntaxError and ValueError from its parsers), decompression bombs.
+# corrupt bodies (SyntaxError and ValueError from its parsers), decompression bombs (an error
+# above twice Image.MAX_IMAGE_PIXELS, a warning above it: raised here as an error, see
+# `_opened`).
 _UNDECODABLE = (
     UnidentifiedImageError,
     Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
     OSError,
     SyntaxError,
     ValueError,
@@ -61,9 +65,33 @@ def _not_an_image(index: int) -> ServiceError:
     return ServiceError("bad_photo", f"第 {index} 个文件不是有效的图片")
 
 
+def _too_many_pixels(index: int) -> ServiceError:
+    limit = settings.PHOTO_MAX_PIXELS / 1_000_000
+    return ServiceError("bad_photo", f"第 {index} 张照片像素过多（上限 {limit:g} 百万像素）")
+
+
+def _opened(content: bytes) -> Image.Image:
+    """Image.open with Pillow's decompression-bomb warning raised as an error: a 12 KB PNG of
+    100 megapixels must be refused, not decoded (about 400 MB) here and in staff browsers.
+
+    catch_warnings changes the process's filters for the moment of the call; two threads
+    interleaving can at worst leave this one filter in place, which is what we want anyway.
+    The pixel ceiling itself (`check_pixels`, below Pillow's threshold) does not depend on it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(content))
+
+
+def check_pixels(image: Image.Image, index: int) -> None:
+    """Refuse an image above PHOTO_MAX_PIXELS, judged from its header before any decoding."""
+    width, height = image.size
+    if width * height > settings.PHOTO_MAX_PIXELS:
+        raise _too_many_pixels(index)
+
+
 def without_metadata(content: bytes, kind: str) -> bytes:
     """The image re-encoded in its own format with no EXIF, XMP or text chunks."""
-    with Image.open(io.BytesIO(content)) as image:
+    with _opened(content) as image:
         icc_profile = image.info.get("icc_profile")
         upright = ImageOps.exif_transpose(image)
         if upright.mode not in _MODES[kind]:
@@ -78,8 +106,8 @@ def without_metadata(content: bytes, kind: str) -> bytes:
 
 
 def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]]:
-    """Accept JPEG, PNG or WebP only, within the count and size limits; returns each photo
-    re-encoded without metadata, with its content type and file extension."""
+    """Accept JPEG, PNG or WebP only, within the count, size and pixel limits; returns each
+    photo re-encoded without metadata, with its content type and file extension."""
     if len(photos) > settings.PHOTO_MAX_COUNT:
         raise ServiceError("too_many_photos", f"最多上传 {settings.PHOTO_MAX_COUNT} 张照片")
     checked = []
@@ -90,10 +118,13 @@ def check_photos(photos: list[PhotoUpload]) -> list[tuple[PhotoUpload, str, str]
                 "photo_too_large", f"第 {index} 张照片超过 {limit_mb:g} MB", status=413
             )
         try:
-            with Image.open(io.BytesIO(photo.content)) as image:
+            with _opened(photo.content) as image:
+                check_pixels(image, index)
                 image.verify()
                 kind = image.format
         except _UNDECODABLE as exc:
+            if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+                raise _too_many_pixels(index) from exc
             raise _not_an_image(index) from exc
         if kind not in PHOTO_TYPES:
             raise ServiceError(

@@ -10,6 +10,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from pingan.core.excel import append_row
+
 HEADER_FILL = PatternFill("solid", fgColor="F0F3F7")
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=13)
@@ -41,14 +43,14 @@ def title_text(data: dict) -> str:
 
 
 def _title(sheet, data: dict, columns: int) -> None:
-    sheet.append([title_text(data)])
+    append_row(sheet, [title_text(data)])
     sheet["A1"].font = TITLE
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=columns)
-    sheet.append([])
+    append_row(sheet, [])
 
 
 def _header(sheet, labels: list[str]) -> None:
-    sheet.append(labels)
+    append_row(sheet, labels)
     for cell in sheet[sheet.max_row]:
         cell.font = BOLD
         cell.fill = HEADER_FILL
@@ -74,7 +76,7 @@ def _summary_sheet(sheet, data: dict) -> None:
         ("反复率", data["relapse_rate"], PERCENT, "出现反复 ÷ 曾化解"),
     ]
     for label, value, number_format, note in rows:
-        sheet.append([label, "—" if value is None else value, note])
+        append_row(sheet, [label, "—" if value is None else value, note])
         if number_format and value is not None:
             sheet.cell(row=sheet.max_row, column=2).number_format = number_format
     _widths(sheet, [18, 12, 48])
@@ -85,7 +87,9 @@ def _breakdown_sheet(sheet, data: dict, key: str, first_column: str) -> None:
     _header(sheet, [first_column, "纠纷数", "已化解", "化解率"])
     for row in data[key]:
         rate = row["settled"] / row["total"] if row["total"] else None
-        sheet.append([row["label"], row["total"], row["settled"], "—" if rate is None else rate])
+        append_row(
+            sheet, [row["label"], row["total"], row["settled"], "—" if rate is None else rate]
+        )
         if rate is not None:
             sheet.cell(row=sheet.max_row, column=4).number_format = PERCENT
     _widths(sheet, [24, 12, 12, 12])
@@ -96,7 +100,9 @@ def _month_sheet(sheet, data: dict) -> None:
     _header(sheet, ["登记月份", "纠纷数", "已化解", "化解率"])
     for row in data["by_month"]:
         rate = row["settled"] / row["total"] if row["total"] else None
-        sheet.append([row["month"], row["total"], row["settled"], "—" if rate is None else rate])
+        append_row(
+            sheet, [row["month"], row["total"], row["settled"], "—" if rate is None else rate]
+        )
         if rate is not None:
             sheet.cell(row=sheet.max_row, column=4).number_format = PERCENT
     _widths(sheet, [14, 12, 12, 12])

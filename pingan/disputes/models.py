@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from pingan.core.fields import BlindIndexField, EncryptedTextField
 from pingan.orgs.scoping import JurisdictionQuerySet
 
 
@@ -144,7 +145,7 @@ class Dispute(models.Model):
     )
     handoff_body = models.CharField("承办机构", max_length=100, blank=True)
     handoff_contact = models.CharField("承办联系人", max_length=50, blank=True)
-    handoff_phone = models.CharField("联系电话", max_length=20, blank=True)
+    handoff_phone = EncryptedTextField("联系电话", max_length=20, blank=True)  # SM4 at rest
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="责任人",
@@ -217,21 +218,44 @@ class Vulnerability(models.TextChoices):
     PREGNANT = "pregnant", "孕产妇"
 
 
+def party_identity(kind: str, name: str, id_number: str, phone: str) -> str:
+    """Who a party is across disputes, before hashing: the ID number when known, else name and
+    phone; organisations by name; "" for a person known by name only (not matched safely)."""
+    if id_number:
+        return f"id:{id_number}"
+    if phone:
+        return f"np:{name}|{phone}"
+    return f"org:{name}" if kind == PartyKind.ORGANISATION else ""
+
+
+def party_identity_of(party: "Party") -> str:
+    return party_identity(party.kind, party.name, party.id_number, party.phone)
+
+
 class Party(models.Model):
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="parties")
     kind = models.CharField("类别", max_length=12, choices=PartyKind.choices)
     role = models.CharField("身份", max_length=12, choices=PartyRole.choices)
     name = models.CharField("姓名 / 名称", max_length=100)
-    id_number = models.CharField("证件号码", max_length=18, blank=True)
-    phone = models.CharField("手机号", max_length=20, blank=True, help_text="E.164")
+    # ID number and phone are encrypted at rest (SM4) and found by exact value through their
+    # blind indexes (pingan/core/fields.py).
+    id_number = EncryptedTextField("证件号码", max_length=18, blank=True)
+    id_number_hash = BlindIndexField(source="id_number", purpose="id_number")
+    phone = EncryptedTextField("手机号", max_length=20, blank=True, help_text="E.164")
+    phone_hash = BlindIndexField(source="phone", purpose="phone")
     address = models.CharField("住址", max_length=200, blank=True)
     vulnerability = models.CharField(
         "特殊群体", max_length=10, choices=Vulnerability.choices, blank=True
     )
     notify = models.BooleanField("接收进展短信", default=False)
-    # Who this is across disputes: the ID number when known, else name and phone. Repeats
-    # between the same parties are found by this key.
-    key = models.CharField(max_length=64, db_index=True)
+    # Who this is across disputes (party_identity), as a keyed hash: repeats between the same
+    # parties are found by this key, and it gives away no ID number or phone.
+    key = BlindIndexField(
+        source=party_identity_of,
+        purpose="party",
+        depends=("kind", "name", "id_number", "phone"),
+        blank=False,
+    )
 
     class Meta:
         verbose_name = "当事人"
@@ -352,7 +376,7 @@ class Handoff(models.Model):
     body_kind = models.CharField("承办机构类别", max_length=20, choices=RouteBody.choices)
     body_name = models.CharField("承办机构", max_length=100)
     contact_name = models.CharField("联系人", max_length=50)
-    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
+    contact_phone = EncryptedTextField("联系电话", max_length=20, blank=True)  # SM4 at rest
     reason = models.CharField("理由", max_length=500, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from pingan.audit import services as audit
+from pingan.audit.models import Action
 from pingan.core import clock
 from pingan.core.errors import ServiceError
 from pingan.orgs.services import visible_orgs
@@ -135,6 +137,7 @@ def stats_export(request):
     except ServiceError as exc:
         return _page(request, raw, None, exc.message, exc.status)
     response = HttpResponse(export.workbook_bytes(data), content_type=XLSX)
+    audit.record(request.user, Action.EXPORT, "dispute_stats", "xlsx", detail=raw, request=request)
     response["Content-Disposition"] = export.content_disposition(data)
     response["Cache-Control"] = "no-store"
     return response

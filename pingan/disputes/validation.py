@@ -7,10 +7,11 @@ from decimal import Decimal, InvalidOperation
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
 
+from pingan.core.crypto import blind_index
 from pingan.core.errors import ServiceError
 from pingan.core.validation import clean_text, normalise_phone
 
-from .models import DisputeType, Party, PartyKind, PartyRole, Vulnerability
+from .models import DisputeType, Party, PartyKind, PartyRole, Vulnerability, party_identity
 
 MAX_PARTIES = 50
 
@@ -28,12 +29,8 @@ class PartyInput:
 
 
 def party_key(kind: str, name: str, id_number: str, phone: str) -> str:
-    if id_number:
-        return f"id:{id_number}"
-    if phone:
-        return f"np:{name}|{phone}"
-    # Organisations are known by name; a person with only a name cannot be matched safely.
-    return f"org:{name}" if kind == PartyKind.ORGANISATION else ""
+    # The keyed hash of party_identity (Party.key recomputes the same on save).
+    return blind_index("party", party_identity(kind, name, id_number, phone))
 
 
 def clean_party(raw: PartyInput, index: int = 1) -> Party:

@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pingan.accounts.roles import can_reveal, is_manager, is_staff_viewer
+from pingan.audit import services as audit
+from pingan.audit.models import Action as AuditAction
 from pingan.audit.services import client_ip
 from pingan.core import clock
 from pingan.core.errors import ServiceError
@@ -694,6 +696,15 @@ def from_incident(request, incident_code):
             row = f.blank_row(PartyRole.APPLICANT)
             row.update(name=reporter.label, phone=reporter.phone)
             rows.append(row)
+            if reporter.phone:  # the reporter's number in full, in the form: an audited view
+                audit.record(
+                    user,
+                    AuditAction.VIEW_PERSONAL_DATA,
+                    "incident",
+                    incident.code,
+                    detail={"fields": ["reporter.phone"], "purpose": "convert_to_dispute"},
+                    request=request,
+                )
     return render(
         request,
         "disputes/from_incident.html",

@@ -7,6 +7,7 @@ Lists answer the page envelope of `pingan.core.pagination`.
 """
 
 from django.db.models import Prefetch
+from django.urls import reverse
 from ninja import File, Query, Router
 from ninja.files import UploadedFile
 
@@ -54,6 +55,12 @@ def client_key(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def photo_urls(incident) -> list[str]:
+    """The access-checked page of each photo (/photos/<pk>/), never the file under MEDIA_URL:
+    media is not served, and serving it would bypass the check."""
+    return [reverse("incident-photo", args=[p.pk]) for p in incident.photos.all()]
+
+
 def detail(incident, user) -> dict:
     body = incident_snapshot(incident)
     events = incident.events.select_related("actor", "unit").order_by("pk")
@@ -68,7 +75,7 @@ def detail(incident, user) -> dict:
         }
         for e in events
     ]
-    body["photos"] = [p.image.url for p in incident.photos.all()]
+    body["photos"] = photo_urls(incident)
     if user.is_staff_role or user.is_superuser:
         body["reporter"] = (
             "匿名"
@@ -143,7 +150,7 @@ def add_photos(request, code: IncidentCode, photos: list[UploadedFile] = File(..
     incident = access.get_incident_for(request.auth, code)
     uploads = [PhotoUpload(p.name or "photo", p.read(max_photo_read())) for p in photos]
     services.add_photos(incident, request.auth, uploads)
-    return 201, {"photos": [p.image.url for p in incident.photos.all()]}
+    return 201, {"photos": photo_urls(incident)}
 
 
 @router.get(

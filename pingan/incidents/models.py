@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from pingan.core.fields import EncryptedTextField
 from pingan.orgs.scoping import JurisdictionQuerySet
 
 
@@ -115,7 +116,7 @@ class Incident(models.Model):
         related_name="reported_incidents",
     )
     anonymous = models.BooleanField("匿名", default=False)
-    reporter_phone = models.CharField("报警电话", max_length=20, blank=True)
+    reporter_phone = EncryptedTextField("报警电话", max_length=20, blank=True)  # SM4 at rest
     duplicate_of = models.ForeignKey(
         "self",
         verbose_name="疑似重复于",

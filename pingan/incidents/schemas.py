@@ -3,7 +3,6 @@
 Names are unique across the whole API: the OpenAPI document keeps one component per name.
 """
 
-from datetime import datetime
 from typing import Literal
 
 from ninja import Schema
@@ -22,6 +21,7 @@ from pingan.core.schemas import (
     RefOut,
     RequiredText,
     Text,
+    When,
 )
 
 from .models import Outcome, Status
@@ -95,16 +95,16 @@ class IncidentFilter(QuerySchema):
     category: str | None = Field(default=None, pattern=r"^\d{2,6}$")
     grid: QueryText(32) | None = None
     org: QueryText(32) | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: When | None = None
+    until: When | None = None
     open: QueryBool = False
     q: QueryText(100) | None = None
 
 
 class ComplianceFilter(QuerySchema):
     group: Literal["grid", "org"] = "grid"
-    since: datetime | None = None
-    until: datetime | None = None
+    since: When | None = None
+    until: When | None = None
 
 
 # --- output schemas -----------------------------------------------------------------------------

@@ -55,6 +55,7 @@ def _client_key(request):
 def report(request):
     form = ReportForm(request.POST or None)
     errors = []
+    refused = None  # a quota refusal answers 429 with its Retry-After, not 400
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -77,6 +78,7 @@ def report(request):
                 )
             except ServiceError as exc:
                 errors.append(exc.message)
+                refused = exc
             else:
                 code = result.incident.code
                 messages.success(request, f"已收到您的报警，编号 {code}。民警正在赶来。")
@@ -86,12 +88,17 @@ def report(request):
         else:
             errors = form.chinese_errors()
     status = 400 if errors else 200
-    return render(
+    if refused is not None and refused.status == 429:
+        status = refused.status
+    response = render(
         request,
         "incidents/report.html",
         {"form": form, "errors": errors, "grids": public_grid_outlines()},
         status=status,
     )
+    if refused is not None and refused.retry_after is not None:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 @login_required

@@ -69,7 +69,9 @@ def announce(source: str, row_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
         # atomic block (a savepoint) never adds to a callback it cannot see.
         batch = _Batch(level)
         connection._live_batch = batch
-        transaction.on_commit(batch, using=using)
+        # Robust: the push is best effort (the fan-out rescans the timelines); a failure after
+        # the commit must not turn a saved write into an error answer.
+        transaction.on_commit(batch, using=using, robust=True)
     batch.add(source, row_id)
 
 

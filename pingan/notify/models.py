@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from pingan.core.fields import BlindIndexField, EncryptedTextField
+
 
 class MessageStatus(models.TextChoices):
     QUEUED = "queued", "待发送"
@@ -11,7 +13,8 @@ class MessageStatus(models.TextChoices):
 
 class OutboundMessage(models.Model):
     created_at = models.DateTimeField("创建时间", db_index=True)
-    phone = models.CharField("手机号", max_length=20, help_text="E.164")
+    phone = EncryptedTextField("手机号", max_length=20, help_text="E.164")  # SM4 at rest
+    phone_hash = BlindIndexField(source="phone", purpose="phone")
     text = models.CharField("内容", max_length=500)
     # What the message is about, e.g. "dispute:JF20261123-000001", for the case's history.
     topic = models.CharField("关联", max_length=64, db_index=True, blank=True)

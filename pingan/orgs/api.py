@@ -57,6 +57,30 @@ class OrgListOut(PageOut):
     items: list[OrgOut]
 
 
+# `?format=geojson`: one Feature per grid, its boundary and the grid's fields as properties.
+GEOJSON_SCHEMA = {
+    "schema": {
+        "type": "object",
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "features": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"const": "Feature"},
+                        "geometry": {"type": "object"},
+                        "properties": {"type": "object"},
+                    },
+                    "required": ["type", "geometry", "properties"],
+                },
+            },
+        },
+        "required": ["type", "features"],
+    }
+}
+
+
 def grids_for(user):
     if not user.is_staff_role and not user.is_superuser:
         raise Forbidden("只有民警、辅警和指挥员可以查看网格")
@@ -69,6 +93,7 @@ def grids_for(user):
     auth=REQUIRED,
     summary="Grids in my jurisdiction (?format=geojson for a FeatureCollection)",
     description="Ordered by code. `limit` 1-500; `format=geojson` exports all, unpaged.",
+    openapi_extra={"responses": {200: {"content": {"application/geo+json": GEOJSON_SCHEMA}}}},
 )
 @paginated(max_limit=500, legacy_array=True, array_limit=None)
 def list_grids(request, filters: Query[GridFilter]):

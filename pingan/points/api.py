@@ -156,6 +156,11 @@ def list_ledger(request, filters: Query[LedgerFilterIn]):
         if person is None:
             raise NotFound("未找到该积分账户，或您无权查看")
     qs = services.ledger_for(viewer, user=person)
+    # Staff may name only someone with entries in their scope: another station's staff learn
+    # neither the balance nor whether the account exists (404 as for an unknown name).
+    named_other = person is not None and person.pk != viewer.pk and not viewer.is_superuser
+    if named_other and not qs.exists():
+        raise NotFound("未找到该积分账户，或您无权查看")
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
     own = person or (viewer if is_resident(viewer) else None)

@@ -10,6 +10,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from pingan.core.excel import append_row
+
 from . import recognition as r
 
 HEADER_FILL = PatternFill("solid", fgColor="F0F3F7")
@@ -36,14 +38,14 @@ BOARD_HEADER = ["名次", "姓名", "队伍", "获得积分", "服务时长（�
 
 
 def _title(sheet, text: str, columns: int) -> None:
-    sheet.append([text])
+    append_row(sheet, [text])
     sheet["A1"].font = TITLE
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=columns)
-    sheet.append([])
+    append_row(sheet, [])
 
 
 def _header(sheet, labels: list[str]) -> None:
-    sheet.append(labels)
+    append_row(sheet, labels)
     for cell in sheet[sheet.max_row]:
         cell.font = BOLD
         cell.fill = HEADER_FILL
@@ -87,15 +89,17 @@ def _stats_sheet(sheet, org, start: date, end: date, rows: list[dict]) -> None:
     _title(sheet, f"义警队伍统计（{scope_name(org)}，{start} 至 {end}）", len(STATS_HEADER))
     _header(sheet, STATS_HEADER)
     for row in rows:
-        sheet.append(stats_row(row))
+        append_row(sheet, stats_row(row))
         if row["fill_rate"] is not None:
             sheet.cell(row=sheet.max_row, column=9).number_format = PERCENT
         if row["is_total"]:
             for cell in sheet[sheet.max_row]:
                 cell.font = BOLD
-    sheet.append([])
-    sheet.append(["说明：活跃队员为统计区间内通过本队至少签到一次的队员；服务时长为已确认的时长。"])
-    sheet.append(["报满率 = 已报名名额 ÷ 发布名额；合计行按人、按任务去重。"])
+    append_row(sheet, [])
+    append_row(
+        sheet, ["说明：活跃队员为统计区间内通过本队至少签到一次的队员；服务时长为已确认的时长。"]
+    )
+    append_row(sheet, ["报满率 = 已报名名额 ÷ 发布名额；合计行按人、按任务去重。"])
     _widths(sheet, [22, 18, 10, 10, 16, 10, 10, 10, 10, 12, 12])
 
 
@@ -103,9 +107,9 @@ def _board_sheet(sheet, title: str, rows: list[dict]) -> None:
     _title(sheet, title, len(BOARD_HEADER))
     _header(sheet, BOARD_HEADER)
     for row in rows:
-        sheet.append(board_row(row))
+        append_row(sheet, board_row(row))
     if not rows:
-        sheet.append(["本月暂无积分记录"])
+        append_row(sheet, ["本月暂无积分记录"])
     _widths(sheet, [8, 14, 22, 12, 16])
 
 
@@ -114,7 +118,9 @@ def _team_boards_sheet(sheet, month: date, boards: list[tuple]) -> None:
     _header(sheet, ["队伍", "名次", "姓名", "获得积分", "服务时长（小时）"])
     for team, rows in boards:
         for row in rows:
-            sheet.append([team.name, row["rank"], row["name"], row["points"], float(row["hours"])])
+            append_row(
+                sheet, [team.name, row["rank"], row["name"], row["points"], float(row["hours"])]
+            )
     _widths(sheet, [22, 8, 14, 12, 16])
 
 

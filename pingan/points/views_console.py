@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 
 from pingan.accounts.models import Role, User
 from pingan.accounts.roles import is_manager
+from pingan.audit import services as audit
+from pingan.audit.models import Action
 from pingan.core import clock
 from pingan.core.errors import ServiceError
 from pingan.core.validation import normalise_phone
@@ -501,6 +503,9 @@ def volunteer_stats_xlsx(request):
         team=query["team"],
     )
     response = HttpResponse(body, content_type=XLSX)
+    audit.record(
+        request.user, Action.EXPORT, "volunteer_stats", "xlsx", detail=raw, request=request
+    )
     response["Content-Disposition"] = export.content_disposition(
         query["org"], query["start"], query["end"]
     )

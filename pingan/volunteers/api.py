@@ -21,6 +21,7 @@ Every state change goes through `pingan.volunteers.services`. The schemas are in
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
+from django.urls import reverse
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 
@@ -271,7 +272,8 @@ def _my_signup_out(s: Signup, *, position=None) -> dict:
         "checkout_method": s.checkout_method,
         "report_text": s.report_text,
         "reported_at": iso(s.reported_at),
-        "photos": [p.image.url for p in s.photos.all()],
+        # The access-checked URL, never MEDIA_URL (not served; serving it would skip the check).
+        "photos": [reverse("volunteer-photo", args=[p.pk]) for p in s.photos.all()],
         "review": s.review,
         "review_label": s.get_review_display() if s.review else "",
         "review_reason": s.review_reason,

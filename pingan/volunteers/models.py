@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from pingan.core.fields import BlindIndexField, EncryptedTextField
 from pingan.orgs.scoping import JurisdictionQuerySet
 
 
@@ -42,7 +43,8 @@ class VolunteerProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="volunteer_profile"
     )
     real_name = models.CharField("真实姓名", max_length=32)
-    phone = models.CharField("手机号", max_length=20, help_text="E.164")
+    phone = EncryptedTextField("手机号", max_length=20, help_text="E.164")  # SM4 at rest
+    phone_hash = BlindIndexField(source="phone", purpose="phone")
     skills = models.JSONField("特长", default=list, blank=True)
     availability = models.JSONField("可服务时间", default=list, blank=True)
     home_grid = models.ForeignKey(

@@ -284,7 +284,7 @@ def test_owners_list_and_revoke_their_devices_and_only_theirs(world):
     mine = services.issue_token(world.citizen, "华为手机").token
     other = services.issue_token(world.citizen2).token
     client = Client(headers={"Authorization": f"Bearer {mine}"})
-    listed = client.get("/api/auth/tokens").json()
+    listed = client.get("/api/auth/tokens").json()["items"]
     assert [(d["device"], d["current"]) for d in listed] == [("华为手机", True)]
     assert client.get("/api/auth/tokens?user=citizen2").status_code == 403
     other_id = ApiToken.objects.get(user=world.citizen2).pk
@@ -300,7 +300,7 @@ def test_a_security_administrator_revokes_anyones_token(world):
     secadmin = make_user("sec", Role.SECURITY_ADMIN)
     victim = services.issue_token(world.officer_a).token
     admin = Client(headers={"Authorization": f"Bearer {services.issue_token(secadmin).token}"})
-    listed = admin.get("/api/auth/tokens?user=officer_a").json()
+    listed = admin.get("/api/auth/tokens?user=officer_a").json()["items"]
     assert len(listed) == 1
     assert admin.delete(f"/api/auth/tokens/{listed[0]['id']}").status_code == 204
     victims = Client(headers={"Authorization": f"Bearer {victim}"})
@@ -371,3 +371,13 @@ def test_a_password_reset_in_the_admin_is_temporary_and_only_the_security_admins
     assert Client(headers={"Authorization": f"Bearer {token}"}).get("/api/auth/me").status_code == (
         401
     )
+
+
+def test_the_authenticator_secret_is_encrypted_at_rest(world):
+    from django.db import connection
+
+    secret = enrol(world.commander)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM accounts_totpdevice")
+        [(stored,)] = cursor.fetchall()
+    assert secret not in stored and stored.startswith("sm4g1:")

@@ -62,12 +62,12 @@ def test_audit_log_records_no_spoofed_address(world, settings):
     client = Client()
     client.force_login(world.officer_a)
     assert client.post(f"/disputes/{dispute.code}/reveal/", **SPOOF).status_code == 200
-    entry = AuditEntry.objects.get(action="view_party_data")
+    entry = AuditEntry.objects.get(action="view_personal_data")
     assert entry.ip == "198.51.100.9"
     # Behind a configured proxy the hop it appended is recorded.
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
     client.post(f"/disputes/{dispute.code}/reveal/", **VIA_NGINX)
-    assert AuditEntry.objects.filter(action="view_party_data").latest("pk").ip == "198.51.100.9"
+    assert AuditEntry.objects.filter(action="view_personal_data").latest("pk").ip == "198.51.100.9"
 
 
 @pytest.mark.django_db

@@ -446,3 +446,15 @@ def test_generated_text_with_nul_or_surrogates_is_refused_on_every_router(
     response = call(client, op, valid_path(op), put(path, text))
     assert_refused(response, field=dotted(path))
     assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_a_time_with_an_impossible_offset_is_refused_not_a_500(world, api):
+    """Found by schemathesis on PostgreSQL: an offset of -21:17 reached the database (500)."""
+    client = api(world.commander)
+    for value in ("2026-05-12T03:35:39-21:17", "5783-05-12T03:35:39+08:00"):
+        for path in ("/api/sla/compliance", "/api/incidents"):
+            response = client.get(path, {"since": value})
+            assert response.status_code == 422, (path, value, response.content)
+    good = client.get("/api/sla/compliance", {"since": "2026-05-12T03:35:39+08:00"})
+    assert good.status_code == 200

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
+from pingan.accounts.services import issue_token
 from pingan.core import clock
 from pingan.core.pagination import Listing, Pagination
 from pingan.core.schemas import PageIn
@@ -40,6 +41,7 @@ RECORD_SUBLISTS = {
 # Every paged list: who asks, with which filters, and at least how many rows the data below
 # gives them (so paging with limit=1 takes several pages where it can).
 LISTS = {
+    "/api/auth/tokens": ("citizen", {}, 3),
     "/api/incidents": ("officer_a", {}, 3),
     "/api/assignments/mine": ("officer_a", {"active": "false"}, 1),
     "/api/units": ("commander", {}, 3),
@@ -161,6 +163,8 @@ def lists_world(world):
     item = make_item(shop, points_price=10)
     make_order(world.citizen, item)
     make_order(world.citizen, item)
+    for device in ("手机一", "手机二", "平板"):
+        issue_token(world.citizen, device)
     return {"{code}": task.code}
 
 

@@ -66,7 +66,7 @@ def test_an_api_call_with_the_session_does_not_write_it(logged_in):
 
 def test_an_api_call_that_logs_in_still_saves_the_session(world):
     def login_view(request):
-        django_login(request, world.citizen)
+        django_login(request, world.citizen, backend="django.contrib.auth.backends.ModelBackend")
         return HttpResponse("ok")
 
     request = RequestFactory().post("/api/auth/login")

@@ -114,7 +114,14 @@ def test_denied_actions_change_nothing(world, people, dispute):
 def test_party_data_is_forbidden_to_auxiliaries_and_grid_workers(world, people, dispute, who):
     with pytest.raises(Forbidden):
         services.party_data_for(people[who], dispute.code, ip="10.1.2.3")
-    assert not AuditEntry.objects.exists()
+    # The refused look is on the record too.
+    [entry] = AuditEntry.objects.all()
+    assert (entry.action, entry.outcome, entry.actor) == (
+        "view_personal_data",
+        "denied",
+        people[who],
+    )
+    assert entry.object_ref == dispute.code and entry.ip == "10.1.2.3"
 
 
 @pytest.mark.parametrize("who", ["officer_a2", "officer_b", "chief_b", "citizen", "anonymous"])
@@ -133,7 +140,7 @@ def test_party_data_view_writes_exactly_one_audit_entry(world, people, dispute, 
     assert entry.actor == user and entry.actor_label == user.label
     assert entry.ip == "10.1.2.3"
     assert (entry.action, entry.object_type, entry.object_ref) == (
-        "view_party_data",
+        "view_personal_data",
         "dispute",
         dispute.code,
     )

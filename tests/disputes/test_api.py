@@ -364,7 +364,7 @@ def test_full_parties_are_audited_for_an_officer(world, api):
     [entry] = AuditEntry.objects.all()
     assert entry.actor == world.officer_a
     assert (entry.action, entry.object_type, entry.object_ref) == (
-        "view_party_data",
+        "view_personal_data",
         "dispute",
         dispute.code,
     )
@@ -375,12 +375,15 @@ def test_full_parties_are_audited_for_an_officer(world, api):
 @pytest.mark.parametrize(
     "persona,status", [("aux_a", 403), ("worker_a", 403), ("officer_b", 404), ("citizen", 403)]
 )
-def test_full_parties_are_refused_and_not_audited(world, api, persona, status):
+def test_full_parties_are_refused_and_the_refusal_audited(world, api, persona, status):
     dispute = request_by_citizen(world)
     response = api(getattr(world, persona)).get(f"/api/disputes/{dispute.code}/parties?full=true")
     assert response.status_code == status
     assert "13900139002" not in response.content.decode()
-    assert not AuditEntry.objects.exists()
+    # Staff refused the full view are recorded as refused; nothing is recorded as shown.
+    denied = 1 if persona in ("aux_a", "worker_a") else 0
+    assert AuditEntry.objects.filter(outcome="denied").count() == denied
+    assert AuditEntry.objects.count() == denied
 
 
 # --- review, visits due, rules; fixed paths win over /{code} ------------------------------------

@@ -3,6 +3,7 @@
 import pytest
 from django.test import override_settings
 
+from pingan.core.crypto import blind_index
 from pingan.core.errors import Conflict, Forbidden, ServiceError
 from pingan.disputes import services
 from pingan.disputes.models import Dispute, DisputeEvent, Party, StatCell
@@ -149,8 +150,9 @@ def test_good_input_is_normalised(world):
     assert str(dispute.amount_yuan) == "12345.68"
     wang, company, nameless = dispute.parties.all()
     assert (wang.name, wang.id_number, wang.phone) == ("王大山", GOOD_ID, "+8613800138001")
-    assert wang.key == f"id:{GOOD_ID}"
-    assert company.key == f"id:{GOOD_USCC}"
+    # The key is a keyed hash of who the party is (it must not give the ID number away).
+    assert wang.key == blind_index("party", f"id:{GOOD_ID}")
+    assert company.key == blind_index("party", f"id:{GOOD_USCC}")
     # A person known by name only cannot be matched to other disputes safely.
     assert nameless.key == ""
 

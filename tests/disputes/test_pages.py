@@ -325,7 +325,9 @@ def test_auxiliary_may_not_override_nor_reveal(world):
     response = client.post(f"/disputes/{dispute.code}/reveal/")
     assert response.status_code == 403
     assert "13800138001" not in text(response)
-    assert AuditEntry.objects.count() == before
+    # The refused reveal is recorded as refused.
+    assert AuditEntry.objects.count() == before + 1
+    assert AuditEntry.objects.filter(action="view_personal_data", outcome="denied").count() == 1
 
 
 def test_reveal_is_audited_and_the_default_view_is_masked(world):
@@ -334,12 +336,12 @@ def test_reveal_is_audited_and_the_default_view_is_masked(world):
     page = text(client.get(f"/disputes/{dispute.code}/"))
     assert "13800138001" not in page and "138****8001" in page
     assert 'id="reveal"' in page
-    assert not AuditEntry.objects.filter(action="view_party_data").exists()
+    assert not AuditEntry.objects.filter(action="view_personal_data").exists()
     response = client.post(f"/disputes/{dispute.code}/reveal/", REMOTE_ADDR="10.1.2.3")
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     assert "+8613800138001" in text(response) and "+8613900139002" in text(response)
-    entry = AuditEntry.objects.get(action="view_party_data")
+    entry = AuditEntry.objects.get(action="view_personal_data")
     assert entry.actor == world.officer_a and entry.object_ref == dispute.code
     assert entry.ip == "10.1.2.3"
     # Reading the page again shows the masked view again.
@@ -507,7 +509,7 @@ def test_print_page_shows_number_and_signers_and_is_audited(world):
     assert "11010519491231002X" in body and "东门社区 3 栋 2 号" in body
     assert "联系电话：13800138001" in body
     assert 'class="topbar"' not in body  # no navigation chrome
-    assert AuditEntry.objects.filter(action="view_party_data", object_ref=dispute.code).exists()
+    assert AuditEntry.objects.filter(action="view_personal_data", object_ref=dispute.code).exists()
     # Not for those who may not see full data, and not under another dispute's code.
     assert as_user(world.aux_a).get(url).status_code == 403
     assert as_user(world.officer_b).get(url).status_code == 404

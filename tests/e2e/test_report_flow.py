@@ -6,8 +6,11 @@ page turns to 已接警 and the commander's open board shows the row, all withou
 """
 
 import re
+import time
 
 from playwright.sync_api import expect
+
+from pingan.accounts import totp
 
 from .seed import GRID_CENTER, HALF, PASSWORD
 
@@ -32,11 +35,26 @@ def _login(page, base, username, landing):
     page.fill("#id_password", PASSWORD)
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
-    if page.url.endswith("/login/otp/"):
-        # Commanders sign in with a second factor; in demo mode the page shows the demo
-        # account's current code (the authenticator a real user would read).
-        page.fill("#id_code", page.locator("#demo-otp b").inner_text())
+    # Commanders sign in with a second factor: on the first sign-in they bind an authenticator
+    # (the code computed from the secret the page shows, as the app would), later the demo
+    # page shows the current code. A code is good once: if this 30-second step's was used by
+    # an earlier sign-in, wait for the next step.
+    for _ in range(3):
+        if not page.url.endswith(("/login/enrol/", "/login/otp/")):
+            break
+        if page.url.endswith("/login/enrol/"):
+            secret = page.locator("#totp-secret").inner_text().strip()
+            page.fill("#id_code", totp.code_at(secret, time.time()))
+        else:
+            page.fill("#id_code", page.locator("#demo-otp b").inner_text())
         page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+        if page.locator("#recovery-codes").count():
+            page.locator("a.btn", has_text="继续").click()
+            page.wait_for_load_state()
+        elif page.url.endswith(("/login/enrol/", "/login/otp/")):
+            time.sleep(31 - time.time() % 30)
+            page.reload()
     expect(page).to_have_url(f"{base}{landing}")
 
 

@@ -116,8 +116,9 @@ def test_ledger_for_staff_is_scoped(world, order):
     give_points(world.volunteer, 30, org=world.office_b)
     a = get(world.officer_a, "/ledger").json()
     assert {e["user"] for e in a["items"]} == {"citizen"} and a["balance"] is None
-    b = get(world.officer_b, "/ledger", user="citizen").json()
-    assert b["count"] == 0
+    # Another station's resident: 404 as for an unknown name, no balance (security review F11).
+    b = get(world.officer_b, "/ledger", user="citizen")
+    assert b.status_code == 404 and error(b) == "not_found"
     c = get(world.commander, "/ledger", user="volunteer").json()
     assert (c["count"], c["balance"]) == (1, 30)
 

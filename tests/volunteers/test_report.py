@@ -112,7 +112,7 @@ def test_api_report_is_multipart(world, on_site):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["report_text"] == "发现可疑车辆一辆，已报告"
-    assert len(body["photos"]) == 1 and body["photos"][0].startswith("/media/volunteers/")
+    assert len(body["photos"]) == 1 and body["photos"][0].startswith("/volunteer/photos/")
     response = client.post(
         url, {"text": "再来", "photos": [SimpleUploadedFile("x.jpg", b"junk", "image/jpeg")]}
     )

@@ -7,6 +7,7 @@ from django.db import transaction
 from pingan.accounts.models import User
 from pingan.accounts.roles import can_reveal, is_staff_viewer
 from pingan.audit import services as audit
+from pingan.audit.models import Action, Outcome
 from pingan.core import clock
 from pingan.core.errors import Forbidden, ServiceError
 
@@ -20,14 +21,18 @@ from .timeline import _event, _progress
 
 
 def party_data_for(user: User, code: str, *, ip=None) -> list[Party]:
-    """Unmasked parties, for those allowed; every call is written to the audit log."""
+    """Unmasked parties, for those allowed; every call is written to the audit log, and so is
+    every refused one."""
     dispute = get_dispute_for(user, code)
     if not is_staff_viewer(user) or not can_reveal(user):
+        audit.record(
+            user, Action.VIEW_PERSONAL_DATA, "dispute", dispute.code, ip=ip, outcome=Outcome.DENIED
+        )
         raise Forbidden("只有民警和指挥员可以查看当事人完整信息")
     parties = list(dispute.parties.all())
     audit.record(
         user,
-        "view_party_data",
+        Action.VIEW_PERSONAL_DATA,
         "dispute",
         dispute.code,
         detail={"parties": [p.pk for p in parties]},

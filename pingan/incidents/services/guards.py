@@ -31,12 +31,18 @@ def _lock_visible(code: str, user: User) -> Incident:
 
 
 def _lock_incident(incident_or_code) -> Incident:
+    """Lock an incident by code, unscoped (the caller checks who may act). A code that names
+    no incident is a NotFound, worded as for one out of scope, never a server error."""
     code = incident_or_code.code if isinstance(incident_or_code, Incident) else incident_or_code
-    return (
+    incident = (
         Incident.objects.select_for_update(of=("self",))
         .select_related("category", "grid", "org")
-        .get(code=code)
+        .filter(code=code)
+        .first()
     )
+    if incident is None:
+        raise NotFound("未找到该警情，或您无权查看")
+    return incident
 
 
 def _lock_for_unit_action(code: str, user: User) -> tuple[Incident, Assignment]:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from pingan.accounts.models import User
+from pingan.accounts.roles import is_resident
 from pingan.core import clock, fastsql, sequences
 from pingan.core.errors import ServiceError
 from pingan.core.uploads import PhotoUpload, check_photos
@@ -68,6 +69,19 @@ def find_duplicate(category: Category, lng: float, lat: float, now) -> Incident 
     return None
 
 
+def check_distance(location) -> None:
+    """Refuse a point farther than REPORT_MAX_DISTANCE_KM from every grid: not a place this
+    deployment answers for (a mistyped or forged position, 12,000 km away, must not be queued for
+    dispatch in the county). Without any grid there is nothing to measure against."""
+    limit_km = settings.REPORT_MAX_DISTANCE_KM
+    if limit_km and location is not None and location.distance_m > limit_km * 1000:
+        raise ServiceError(
+            "outside_area",
+            f"报警位置距本辖区最近的网格约 {location.distance_m / 1000:.0f} 公里，"
+            f"超出受理范围（{limit_km:g} 公里）。请确认位置；紧急情况请直接拨打 110",
+        )
+
+
 def report(
     *,
     category_code: str,
@@ -103,11 +117,17 @@ def report(
     if category_ref is None:
         raise ServiceError("unknown_category", f"警情类别 {category_code} 不存在")
     lng, lat = normalise_location(lng, lat, crs)
-    checked_photos = check_photos(list(photos))
+    if lng == 0 and lat == 0:
+        # What a phone without a fix, or a form sent without a point, says: never a place.
+        raise ServiceError("bad_location", "报警位置无效，请在地图上选择或使用手机定位")
     # A 110 transfer with the caller's number is not anonymous even without an account.
     has_account = reporter is not None and reporter.is_authenticated
     is_anonymous = anonymous or (not has_account and not reporter_phone)
+    if reporter is not None and has_account and is_resident(reporter):
+        throttle.take_resident_report(reporter, now)
     grid_ref, location = orgs.locate_grid_ref(lng, lat)
+    check_distance(location)
+    checked_photos = check_photos(list(photos))
     grid = orgs.grid_from_ref(grid_ref) if grid_ref is not None else None
     org = orgs.cached_org(grid_ref.org_id) if grid_ref is not None else None
     category = Category(

@@ -73,7 +73,10 @@ def _schedule_expiry(assignment: Assignment) -> None:
 
         expire_offer.using(run_after=run_after).enqueue(assignment_id)
 
-    transaction.on_commit(enqueue)
+    # robust: the report is committed by now; a queue that cannot be reached (the database
+    # went down a moment later) is logged, and the periodic sweep expires the offer instead.
+    # Never a 500 for a saved report, which the client would send again as a duplicate.
+    transaction.on_commit(enqueue, robust=True)
 
 
 def add_note(incident: Incident, user: User | None, message: str, *, now=None, data=None):

@@ -1,4 +1,4 @@
-/* pingan page helpers: CSRF for htmx, live push with catch-up, 1-3-5 clocks. */
+/* pingan page helpers: CSRF for htmx, live push with catch-up, 1-3-5 clocks, confirmations. */
 (function () {
   "use strict";
   var csrf = document.querySelector('meta[name="csrf-token"]');
@@ -119,6 +119,17 @@
     },
     tick: tick,
   };
+  // --- confirmations (no inline onsubmit/onclick under the CSP): data-confirm on a form is
+  // asked before it is sent, on a button before its click does anything ----------------------
+  document.addEventListener("submit", function (e) {
+    var text = e.target.dataset && e.target.dataset.confirm;
+    if (text && !window.confirm(text)) e.preventDefault();
+  });
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button[data-confirm]") : null;
+    if (button && !window.confirm(button.dataset.confirm)) e.preventDefault();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { tick(); connect(); });
   if (document.readyState !== "loading") { tick(); connect(); }
 })();

@@ -17,12 +17,12 @@
       old = markers[s.code] = L.circleMarker([s.location.lat, s.location.lng], style).addTo(made.map);
       old.on("click", function () { location.href = "/console/incidents/" + s.code + "/"; });
     }
-    old.bindTooltip(s.code + " " + s.category_name + " · " + s.status_label);
+    old.bindTooltip(PinganMap.text(s.code + " " + s.category_name + " · " + s.status_label));
   }
   parse("snaps-json").forEach(drawMarker);
   parse("units-json").forEach(function (u) {
     L.circleMarker([u.lat, u.lng], { radius: 4, color: u.busy ? "#e69b00" : "#2e7d32", weight: 2, fillOpacity: 0.6 })
-      .bindTooltip(u.name).addTo(made.map);
+      .bindTooltip(PinganMap.text(u.name)).addTo(made.map);
   });
 
   function recount() {

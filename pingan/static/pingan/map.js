@@ -7,6 +7,13 @@ window.PinganMap = (function () {
     var css = document.querySelector('link[href*="/leaflet/leaflet"]');
     if (css) L.Icon.Default.imagePath = css.href.replace(/[^/]*$/, "") + "images/";
   }
+  // Leaflet puts a string tooltip or popup in as HTML: names (grids, units, categories) come
+  // from imports and administrators, so they go in as a text node, never as markup.
+  function text(value) {
+    var span = document.createElement("span");
+    span.textContent = value == null ? "" : String(value);
+    return span;
+  }
   function create(el, opts) {
     var cfg = document.body.dataset;
     var map = L.map(el, { preferCanvas: true, zoomControl: true });
@@ -22,7 +29,7 @@ window.PinganMap = (function () {
         style: function () { return { color: "#0d3b66", weight: 1, fillColor: "#8fb3d9", fillOpacity: 0.12 }; },
         onEachFeature: function (f, layer) {
           var p = f.properties || {};
-          layer.bindTooltip(p.name + (p.officer ? "（" + p.officer + "）" : ""), { sticky: true });
+          layer.bindTooltip(text(p.name + (p.officer ? "（" + p.officer + "）" : "")), { sticky: true });
         },
       }).addTo(map);
       map.fitBounds(grids.getBounds());
@@ -33,5 +40,5 @@ window.PinganMap = (function () {
     }
     return { map: map, grids: grids };
   }
-  return { create: create };
+  return { create: create, text: text };
 })();

@@ -61,5 +61,5 @@ def save_profile(
     if not created:
         for name, value in fields.items():
             setattr(profile, name, value)
-        profile.save(update_fields=list(fields))
+        profile.save(update_fields=[*fields, "phone_hash"])  # the phone's blind index
     return profile
