@@ -8,7 +8,7 @@ from pingan.demo.generate import (
     generate_demo_county,
     ready_demo_units,
 )
-from pingan.demo.logins import DEMO_PASSWORD
+from pingan.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
 from pingan.orgs.models import OrgUnit
 
 
@@ -53,7 +53,8 @@ class Command(BaseCommand):
         if stdout:
             self.stdout.write(
                 self.style.SUCCESS(
-                    "演示数据已生成。演示账号 commander / chief1 / officer1 / aux1 / grid1 / "
-                    f"volunteer1 / leader1 / citizen1 / clerk1 / admin，密码均为 {DEMO_PASSWORD}"
+                    "演示数据已生成。演示账号 "
+                    + " / ".join(username for username, _, _ in DEMO_LOGINS)
+                    + f"，密码均为 {DEMO_PASSWORD}"
                 )
             )
