@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from . import lockout, totp
@@ -28,7 +29,14 @@ def _admin_login(request, extra_context=None):
     return redirect_to_login(request.get_full_path(), reverse("login"))
 
 
+def _admin_password_change(request, extra_context=None):
+    # One password change for everyone: the site's checks the rules and the second factor,
+    # revokes the phone apps' tokens and is audited.
+    return redirect("account-password")
+
+
 admin.site.login = _admin_login  # type: ignore[method-assign]
+admin.site.password_change = _admin_password_change  # type: ignore[method-assign]
 admin.site.has_permission = lambda request: may_use_admin(request.user)  # type: ignore[method-assign]
 admin.site.site_header = "平安 · 系统后台"
 admin.site.site_title = "平安后台"

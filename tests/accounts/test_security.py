@@ -381,3 +381,10 @@ def test_the_authenticator_secret_is_encrypted_at_rest(world):
         cursor.execute("SELECT secret FROM accounts_totpdevice")
         [(stored,)] = cursor.fetchall()
     assert secret not in stored and stored.startswith("sm4g1:")
+
+
+def test_the_admins_password_change_is_the_sites(world):
+    client = Client()
+    client.force_login(make_user("sec", Role.SECURITY_ADMIN))
+    response = client.get("/admin/password_change/")
+    assert response.status_code == 302 and response.url == "/account/password/"
