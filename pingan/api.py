@@ -60,6 +60,22 @@ ERROR_SCHEMA = {
 }
 
 
+# Every write takes one (pingan/core/idempotency.py): documented so that clients generated
+# from the document send it.
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "A key of the client's choosing (a UUID), 1-100 printable ASCII characters: the same "
+        "key again from the same account (or address) answers the stored answer, with "
+        "`Idempotent-Replayed: true`, and changes nothing; with another request, 422 "
+        "`idempotency_key_reused`. Kept IDEMPOTENCY_KEEP_HOURS (7 days)."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[!-~]+$"},
+}
+
+
 class PinganAPI(NinjaAPI):
     """ninja, plus what its document and its URL views leave out: the error statuses every
     operation may answer, optional authentication (an anonymous report) documented as such,
@@ -77,7 +93,9 @@ class PinganAPI(NinjaAPI):
         }
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
         for methods in schema["paths"].values():
-            for operation in methods.values():
+            for method, operation in methods.items():
+                if method in ("post", "put", "patch", "delete"):
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
                 for status, description in ERROR_STATUSES.items():
                     operation["responses"].setdefault(
                         status, {"description": description, "content": error}

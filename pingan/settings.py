@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "pingan.core.bodylimit.RequestBodyLimitMiddleware",  # 413 by Content-Length, before any read
     "pingan.core.ratelimit.ApiRateLimitMiddleware",  # /api/ only: per account and per address
     "pingan.audit.middleware.AuditMiddleware",  # superuser use, the admin's bulk edits
+    "pingan.core.idempotency.IdempotencyMiddleware",  # /api/ writes with an Idempotency-Key
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "pingan.core.pages.ServiceErrorPages",  # a ServiceError escaping a page → its error page
@@ -112,6 +113,7 @@ API_MIDDLEWARE = [
     "pingan.core.bodylimit.RequestBodyLimitMiddleware",
     "pingan.core.ratelimit.ApiRateLimitMiddleware",
     "pingan.audit.middleware.AuditMiddleware",
+    "pingan.core.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "pingan.urls"
@@ -286,6 +288,9 @@ SESSION_SAVE_EVERY_REQUEST = True
 # Bearer tokens: residents' last API_TOKEN_TTL_HOURS; staff tokens API_STAFF_TOKEN_TTL_HOURS and
 # end after SESSION_IDLE_SECONDS unused. A password change revokes them all.
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7)
+# How long an Idempotency-Key's answer is kept (core/idempotency.py): a phone's offline queue
+# may wait days in the hills before it can send.
+IDEMPOTENCY_KEEP_HOURS = env_int("IDEMPOTENCY_KEEP_HOURS", 7 * 24)
 API_STAFF_TOKEN_TTL_HOURS = env_int("API_STAFF_TOKEN_TTL_HOURS", 12)
 SESSION_COOKIE_HTTPONLY = True
 # PINGAN_HTTPS: browsers reach pingan only over HTTPS, through a reverse proxy that terminates

@@ -280,7 +280,7 @@ def _body(row, scene):
     return body(scene) if callable(body) else body
 
 
-def send(key: str, persona: str, scene: Scene):
+def send(key: str, persona: str, scene: Scene, extra_headers: dict | None = None):
     row = ROUTES[key]
     if key.startswith("page "):
         name = key[len("page ") :]
@@ -294,7 +294,7 @@ def send(key: str, persona: str, scene: Scene):
         return row.method, client.get(url)
     method, template = key.split(" ", 1)
     url = _fill(template, row, scene)
-    headers = {}
+    headers = dict(extra_headers or {})
     if persona != "anonymous":
         headers["Authorization"] = f"Bearer {issue_token(scene.users[persona]).token}"
     client = Client(headers=headers)

@@ -7,7 +7,8 @@ hourly). Safe to run any time; each part is one bulk DELETE.
   kept whatever their age: they are still to be delivered);
 - live push rows (`LivePush`) older than a day (the fan-out prunes them too while it runs);
 - PostgreSQL day sequences of past days (`core.sequences.prune_sequences`);
-- expired sessions (Django's `clearsessions`).
+- expired sessions (Django's `clearsessions`);
+- stored answers of idempotent writes older than IDEMPOTENCY_KEEP_HOURS.
 """
 
 from datetime import timedelta
@@ -18,7 +19,7 @@ from django.core.management.base import BaseCommand
 
 from pingan.core import clock
 
-PARTS = ("throttle", "tokens", "messages", "pushes", "sequences", "sessions")
+PARTS = ("throttle", "tokens", "messages", "pushes", "sequences", "sessions", "idempotency")
 
 
 def prune(now=None, parts=PARTS) -> dict[str, int]:
@@ -49,6 +50,13 @@ def prune(now=None, parts=PARTS) -> dict[str, int]:
         done["pushes"] = LivePush.objects.filter(at__lt=now - timedelta(days=1)).delete()[0]
     if "sequences" in parts:
         done["sequences"] = prune_sequences()
+    if "idempotency" in parts:
+        from pingan.core.idempotency import keep_until
+        from pingan.core.models import IdempotentRequest
+
+        done["idempotency"] = IdempotentRequest.objects.filter(
+            created_at__lt=keep_until(now)
+        ).delete()[0]
     if "sessions" in parts:
         call_command("clearsessions")
         done["sessions"] = 0  # clearsessions does not say how many
