@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from pingan.api import api
+from pingan.core import pwa
 from pingan.core.pages import favicon
 
 urlpatterns = [
@@ -9,6 +10,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers (and the admin, which has no <link rel="icon">) ask for /favicon.ico.
     path("favicon.ico", favicon),
+    # The phone ends as an installable app (pingan/core/pwa.py): at the root, for the scope.
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service-worker"),
+    path("offline/", pwa.offline, name="offline"),
     path("", include("pingan.accounts.urls")),
     path("", include("pingan.incidents.urls")),
     path("", include("pingan.orgs.urls")),

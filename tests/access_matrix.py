@@ -407,6 +407,10 @@ ROUTES: dict[str, Row] = {
     "GET /api/points/stats": api(STAFF_ONLY),
     # --- pages: accounts -----------------------------------------------------------------------
     "page /favicon.ico": page(PAGE_PUBLIC),
+    # The installable app: its manifest, service worker and offline page are for everyone.
+    "page manifest": page(PAGE_PUBLIC),
+    "page service-worker": page(PAGE_PUBLIC),
+    "page offline": page(PAGE_PUBLIC),
     "page home": page(PAGE_PUBLIC),
     "page login": page(PAGE_PUBLIC),
     "page logout": page(rule(LOGIN), "POST"),  # signed in or not: to the login page

@@ -1,6 +1,13 @@
 /* pingan page helpers: CSRF for htmx, live push with catch-up, 1-3-5 clocks, confirmations. */
 (function () {
   "use strict";
+  // The installable app's service worker (pingan/core/pwa.py): the shell offline, and the
+  // offline page instead of the browser's when a page cannot load.
+  if ("serviceWorker" in navigator && document.body.dataset.sw) {
+    navigator.serviceWorker.register(document.body.dataset.sw, { scope: "/" }).catch(function (err) {
+      console.warn("service worker not registered", err);
+    });
+  }
   var csrf = document.querySelector('meta[name="csrf-token"]');
   document.body.addEventListener("htmx:configRequest", function (e) {
     if (csrf) e.detail.headers["X-CSRFToken"] = csrf.content;
