@@ -386,6 +386,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
 
 # --- domain settings --------------------------------------------------------------------------
 DISPATCH_OFFER_TIMEOUT_SECONDS = env_int("DISPATCH_OFFER_TIMEOUT_SECONDS", 45)
+# An offer not accepted within this many seconds is also sent to the unit's phone as a text
+# (the page may be closed, the phone in a pocket); 0 turns it off.
+DISPATCH_SMS_AFTER_SECONDS = env_int("DISPATCH_SMS_AFTER_SECONDS", 20)
 # Reference-data caches (pingan/core/refcache.py) poll their version counters at most this often
 # per process: another process's change shows up within this many seconds. Tests check every time.
 REFCACHE_CHECK_SECONDS = 0.0 if TESTING else float(env_str("REFCACHE_CHECK_SECONDS", "1.0") or 1)

@@ -324,6 +324,8 @@ class Assignment(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     distance_m = models.FloatField(null=True, blank=True)
     eta_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # When an offer still unanswered after DISPATCH_SMS_AFTER_SECONDS was also sent as a text.
+    alerted_at = models.DateTimeField("短信提醒时间", null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     dispatched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from pingan.accounts.models import User
 from pingan.core.errors import Conflict, NotFound
 from pingan.incidents import services
 from pingan.incidents.models import (
@@ -256,3 +257,43 @@ def test_units_taken_between_search_and_offer_widen_the_search(world, monkeypatc
     assert raced
     assert result.assignment is not None
     assert result.assignment.unit == world.unit_officer_b
+
+
+def test_an_offer_not_taken_in_time_is_texted_once_with_a_link(world, settings):
+    """The page may be closed and the phone in a pocket: after DISPATCH_SMS_AFTER_SECONDS an
+    unanswered offer goes to the unit's phone through the message backend, once."""
+    from pingan.notify.models import OutboundMessage
+
+    settings.DISPATCH_SMS_AFTER_SECONDS = 20
+    settings.SITE_URL = "https://pingan.example.cn"
+    User.objects.filter(pk=world.officer_a.pk).update(phone="+8613800000011")
+    start = timezone.now()
+    assignment = report_at(now=start).assignment
+    assert assignment.unit == world.unit_officer_a
+    # Too early: nothing.
+    assert not services.alert_unaccepted_offer(assignment.pk, start + timedelta(seconds=19))
+    assert services.alert_unaccepted_offer(assignment.pk, start + timedelta(seconds=21))
+    [text] = OutboundMessage.objects.filter(phone="+8613800000011")
+    assert assignment.incident.code in text.text
+    assert f"https://pingan.example.cn/unit/?offer={assignment.incident.code}" in text.text
+    # Once: the task and the sweep both looking again send nothing more.
+    assert not services.alert_unaccepted_offer(assignment.pk, start + timedelta(seconds=25))
+    assert services.sweep(start + timedelta(seconds=30))["alerted"] == 0
+    assert OutboundMessage.objects.filter(phone="+8613800000011").count() == 1
+
+
+def test_a_taken_offer_is_not_texted_and_the_sweep_is_the_safety_net(world, settings):
+    from pingan.notify.models import OutboundMessage
+
+    settings.DISPATCH_SMS_AFTER_SECONDS = 20
+    settings.DISPATCH_OFFER_TIMEOUT_SECONDS = 600
+    User.objects.filter(pk=world.officer_a.pk).update(phone="+8613800000011")
+    start = timezone.now()
+    taken = report_at(now=start)
+    services.accept(taken.incident.code, world.officer_a, now=start + timedelta(seconds=5))
+    assert not services.alert_unaccepted_offer(taken.assignment.pk, start + timedelta(minutes=1))
+    waiting = report_at(GB1_CENTER, category="050100", now=start)
+    User.objects.filter(pk=waiting.assignment.unit.user_id).update(phone="+8613800000022")
+    assert services.sweep(start + timedelta(seconds=25))["alerted"] == 1
+    assert OutboundMessage.objects.filter(phone="+8613800000022").count() == 1
+    assert not OutboundMessage.objects.filter(phone="+8613800000011").exists()

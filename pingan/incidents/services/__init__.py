@@ -19,7 +19,7 @@ re-exported here for older callers.
 """
 
 from ..access import assignments_for, get_incident_for, incidents_for, unit_for_user
-from .control import expire_offer, merge, redispatch, split, sweep
+from .control import alert_unaccepted_offer, expire_offer, merge, redispatch, split, sweep
 from .dispatching import CANDIDATE_PASSES
 from .reporting import ReportResult, find_duplicate, report
 from .resolution import rate, resolve
@@ -37,6 +37,7 @@ __all__ = [
     "assignments_for",
     "create_unit",
     "decline",
+    "alert_unaccepted_offer",
     "expire_offer",
     "find_duplicate",
     "get_incident_for",

@@ -1,12 +1,16 @@
 """Timeouts and the commander's hand: an unanswered offer expires, the periodic sweep retries
 waiting incidents, and a commander re-dispatches, merges or splits incidents."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 
 from pingan.accounts.models import User
-from pingan.core import clock
+from pingan.core import clock, qr
 from pingan.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from pingan.geo.distance import haversine_m
+from pingan.notify import services as notify
 from pingan.orgs import services as orgs
 
 from .. import dispatch
@@ -64,6 +68,62 @@ def expire_offer(assignment_id: int, now=None) -> Assignment | None:
     return _dispatch(incident, now, role=assignment.role)
 
 
+def _offer_text(assignment: Assignment, link: str) -> str:
+    incident = assignment.incident
+    where = incident.address or (incident.grid.name if incident.grid_id else "")
+    return (
+        f"【平安】新警情待接：{incident.category.name}，{where}（{incident.code}）。"
+        f"请尽快接警：{link}"
+    )
+
+
+def alert_unaccepted_offer(assignment_id: int, now=None) -> bool:
+    """An offer still unanswered DISPATCH_SMS_AFTER_SECONDS after it was made goes to the
+    unit's phone as a text (through the message backend), with a link that opens it. Once per
+    offer; nothing for an offer already taken, declined or expired. Whether a text was sent."""
+    after = settings.DISPATCH_SMS_AFTER_SECONDS
+    if not after:
+        return False
+    now = now or clock.now()
+    with transaction.atomic():
+        assignment = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("incident", "incident__category", "incident__grid", "unit")
+            .filter(pk=assignment_id)
+            .first()
+        )
+        if (
+            assignment is None
+            or assignment.status != AssignmentStatus.OFFERED
+            or assignment.alerted_at is not None
+            or assignment.offered_at + timedelta(seconds=after) > now
+        ):
+            return False
+        phone = _unit_phone(assignment.unit)
+        assignment.alerted_at = now
+        assignment.save(update_fields=["alerted_at"])
+        if not phone:
+            return False
+        link = qr.absolute_url(f"/unit/?offer={assignment.incident.code}")
+        notify.queue_message(phone, _offer_text(assignment, link), topic="dispatch_offer")
+        _event(
+            assignment.incident,
+            EventKind.NOTE,
+            now,
+            unit=assignment.unit,
+            message=f"{assignment.unit.name} 未及时接警，已短信提醒",
+        )
+        return True
+
+
+def _unit_phone(unit) -> str:
+    """The unit's own officer's phone; for a team, its first member's (the leader's)."""
+    if unit.user_id is not None:
+        return unit.user.phone or ""
+    member = unit.members.exclude(phone="").order_by("pk").first()
+    return member.phone if member is not None else ""
+
+
 def sweep(now=None) -> dict:
     """Expire overdue offers and retry incidents still waiting for a unit.
 
@@ -77,6 +137,17 @@ def sweep(now=None) -> dict:
     ).values_list("pk", flat=True):
         expire_offer(assignment_id, now)
         expired += 1
+    alerted = 0
+    after = settings.DISPATCH_SMS_AFTER_SECONDS
+    if after:
+        # The sweep runs on every scheduler tick (core/periodic.py): it sends the texts, so
+        # that a report costs no second task row (the report path is benchmarked, issue 9).
+        for assignment_id in Assignment.objects.filter(
+            status=AssignmentStatus.OFFERED,
+            alerted_at__isnull=True,
+            offered_at__lte=now - timedelta(seconds=after),
+        ).values_list("pk", flat=True):
+            alerted += alert_unaccepted_offer(assignment_id, now)
     retried = 0
     waiting = (
         Incident.objects.filter(status=Status.PENDING, duplicate_of__isnull=True)
@@ -92,7 +163,7 @@ def sweep(now=None) -> dict:
             )
             if waiting_still and _dispatch(incident, now, retry=True):
                 retried += 1
-    return {"expired": expired, "retried": retried}
+    return {"expired": expired, "retried": retried, "alerted": alerted}
 
 
 def _require_commander(user: User, code: str) -> Incident:
