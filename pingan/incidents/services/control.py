@@ -70,7 +70,8 @@ def expire_offer(assignment_id: int, now=None) -> Assignment | None:
 
 def _offer_text(assignment: Assignment, link: str) -> str:
     incident = assignment.incident
-    where = incident.address or (incident.grid.name if incident.grid_id else "")
+    grid = incident.grid
+    where = incident.address or (grid.name if grid is not None else "")
     return (
         f"【平安】新警情待接：{incident.category.name}，{where}（{incident.code}）。"
         f"请尽快接警：{link}"
