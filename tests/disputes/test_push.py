@@ -56,13 +56,15 @@ def sms_sent() -> dict[str, list[str]]:
 # --- red alert messages -------------------------------------------------------------------------
 
 
-def test_turning_red_messages_the_owner_and_the_station_chief(world, phones):
+def test_turning_red_messages_the_owner_and_the_station_chief(world, phones, settings):
+    settings.SITE_URL = "https://pingan.example.cn"
     dispute = file(world, narrative=RED_NARRATIVE)
     sent = sms_sent()
     assert set(sent) == {phones["officer_a"], phones["chief_a"]}
     for texts in sent.values():
         [text] = texts
         assert "红色预警" in text and dispute.code in text and "砍死" in text
+        assert text.endswith(f"https://pingan.example.cn/disputes/{dispute.code}/")
     rows = OutboundMessage.objects.filter(topic=f"dispute:{dispute.code}")
     assert rows.count() == 2
     assert set(rows.values_list("status", flat=True)) == {"sent"}

@@ -3,6 +3,7 @@ to the parties, and red alerts to the owner and the station chief.
 """
 
 from pingan.accounts.models import Role, User
+from pingan.core import qr
 from pingan.notify.services import queue_message
 from pingan.orgs import services as orgs
 from pingan.orgs.models import OrgUnit
@@ -51,6 +52,8 @@ def red_alert(dispute: Dispute, now, reasons: list[dict]) -> None:
     """Turning red reaches the owner and the station chief at once: live on their pages through
     the timeline push, and as a message to their phones for when no page is open."""
     why = "；".join(r["detail"] for r in reasons[:3]) or "人工调整为红色"
+    # A link that opens the file on the phone (SITE_URL; a path where none is configured).
+    link = qr.absolute_url(f"/disputes/{dispute.code}/")
     people = {u.pk: u for u in station_chiefs(dispute.org)}
     if dispute.owner_id:
         people[dispute.owner_id] = dispute.owner
@@ -59,6 +62,6 @@ def red_alert(dispute: Dispute, now, reasons: list[dict]) -> None:
             queue_message(
                 person.phone,
                 f"【平安】红色预警：纠纷 {dispute.code}（{dispute.title}，{dispute.grid.name}）"
-                f"{why}。请立即处置。",
+                f"{why}。请立即处置：{link}",
                 topic=f"dispute:{dispute.code}",
             )
