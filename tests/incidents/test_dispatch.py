@@ -275,7 +275,7 @@ def test_an_offer_not_taken_in_time_is_texted_once_with_a_link(world, settings):
     assert services.alert_unaccepted_offer(assignment.pk, start + timedelta(seconds=21))
     [text] = OutboundMessage.objects.filter(phone="+8613800000011")
     assert assignment.incident.code in text.text
-    assert f"https://pingan.example.cn/unit/?offer={assignment.incident.code}" in text.text
+    assert f"https://pingan.example.cn/unit/#card-{assignment.incident.code}" in text.text
     # Once: the task and the sweep both looking again send nothing more.
     assert not services.alert_unaccepted_offer(assignment.pk, start + timedelta(seconds=25))
     assert services.sweep(start + timedelta(seconds=30))["alerted"] == 0

@@ -105,7 +105,8 @@ def alert_unaccepted_offer(assignment_id: int, now=None) -> bool:
         assignment.save(update_fields=["alerted_at"])
         if not phone:
             return False
-        link = qr.absolute_url(f"/unit/?offer={assignment.incident.code}")
+        # The unit page, scrolled to the offer's card (incidents/_unit_list.html).
+        link = qr.absolute_url(f"/unit/#card-{assignment.incident.code}")
         notify.queue_message(phone, _offer_text(assignment, link), topic="dispatch_offer")
         _event(
             assignment.incident,
