@@ -46,8 +46,11 @@ def unavailable() -> ServiceError:
     return ServiceError(CODE, MESSAGE, status=503, retry_after=RETRY_AFTER_SECONDS)
 
 
-def api_response(status: int, code: str = "", message: str = "") -> HttpResponse:
-    """The API's error envelope, built without the API (core does not import it)."""
+def api_response(
+    status: int, code: str = "", message: str = "", retry_after: int | None = None
+) -> HttpResponse:
+    """The API's error envelope, built without the API (core does not import it): for the
+    answers middleware gives before a request reaches ninja."""
     default_code, default_message = API_ERRORS.get(status, ("http_error", "请求无法处理"))
     body = {"error": {"code": code or default_code, "message": message or default_message}}
     response = HttpResponse(
@@ -55,6 +58,8 @@ def api_response(status: int, code: str = "", message: str = "") -> HttpResponse
         status=status,
         content_type="application/json; charset=utf-8",
     )
-    if status == 503:
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if retry_after is None and status == 503:
+        retry_after = RETRY_AFTER_SECONDS
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response

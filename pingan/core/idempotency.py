@@ -21,27 +21,21 @@ kept IDEMPOTENCY_KEEP_HOURS (`manage.py prune`). Requests without the header are
 
 import hashlib
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 
 from pingan.core import clock
 
+from .dbfaults import api_response
 from .models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
 KEY = re.compile(r"[\x21-\x7e]{1,100}")  # printable ASCII, no spaces: a UUID fits
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_STORED = frozenset({401, 423, 429})
-
-
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(
-        {"error": {"code": code, "message": message}},
-        status=status,
-        json_dumps_params={"ensure_ascii": False},
-    )
 
 
 def owner_of(request) -> str | None:
@@ -91,7 +85,7 @@ class IdempotencyMiddleware:
         if key is None or request.method not in WRITES or not request.path_info.startswith("/api/"):
             return self.get_response(request)
         if not KEY.fullmatch(key):
-            return _error(
+            return api_response(
                 400, "bad_idempotency_key", "Idempotency-Key 须为 1–100 个可见 ASCII 字符"
             )
         owner = owner_of(request)
@@ -130,7 +124,7 @@ class IdempotencyMiddleware:
     @staticmethod
     def _answer(stored: IdempotentRequest, seen: str) -> HttpResponse:
         if stored.fingerprint != seen:
-            return _error(
+            return api_response(
                 422,
                 "idempotency_key_reused",
                 "该 Idempotency-Key 已用于另一个请求；每个新请求请用新的键",
@@ -139,6 +133,4 @@ class IdempotencyMiddleware:
 
 
 def keep_until(now):
-    from datetime import timedelta
-
     return now - timedelta(hours=settings.IDEMPOTENCY_KEEP_HOURS)

@@ -21,13 +21,14 @@ database write. If Redis fails, requests pass: a rate limit must not take the AP
 """
 
 import hashlib
-import json
 import logging
 import threading
 import time
 
 from django.conf import settings
 from django.http import HttpResponse
+
+from .dbfaults import api_response
 
 log = logging.getLogger(__name__)
 
@@ -127,14 +128,7 @@ def address_key(request) -> str:
 
 
 def too_many(retry_after: int) -> HttpResponse:
-    body = {"error": {"code": "rate_limited", "message": "请求过于频繁，请稍后再试"}}
-    response = HttpResponse(
-        json.dumps(body, ensure_ascii=False),
-        status=429,
-        content_type="application/json; charset=utf-8",
-    )
-    response["Retry-After"] = str(retry_after)
-    return response
+    return api_response(429, "rate_limited", "请求过于频繁，请稍后再试", retry_after)
 
 
 class ApiRateLimitMiddleware:
