@@ -280,6 +280,25 @@ def immediate_constraints(connection):
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
+def keyset_batches(connection, select: str, pk: str, batch: int, *, where: str = "", params=()):
+    """The rows of `select` (a SELECT … FROM without WHERE) matching `where`, in primary-key
+    order, a batch at a time; each batch starts after the last key of the one before (no
+    OFFSET: as cheap at the millionth row as at the first). `pk` is the quoted column, and the
+    first selected column."""
+    last = None
+    while True:
+        conditions = [c for c in (where, f"{pk} > %s" if last is not None else "") if c]
+        clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        args = [*params, last] if last is not None else list(params)
+        with connection.cursor() as cursor:
+            cursor.execute(f"{select}{clause} ORDER BY {pk} LIMIT {int(batch)}", args)
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
+
+
 def convert_rows(connection, table: str, pk: str, columns: dict, *, forward: bool, batch=500):
     """Encrypt (forward) or decrypt (backward) the plaintext of existing rows, in batches by
     primary key, with raw SQL (historical models would decrypt on read). `columns` maps each
@@ -290,8 +309,7 @@ def convert_rows(connection, table: str, pk: str, columns: dict, *, forward: boo
     names = list(columns)
     # Rows with nothing to convert (every column empty) are not even read.
     some = " OR ".join(f"{qn(c)} <> ''" for c in names)
-    head = f"SELECT {qn(pk)}, {', '.join(qn(c) for c in names)} FROM {qn(table)} WHERE ({some})"
-    tail = f"ORDER BY {qn(pk)} LIMIT {int(batch)}"
+    select = f"SELECT {qn(pk)}, {', '.join(qn(c) for c in names)} FROM {qn(table)}"
     targets = []
     for column, index in columns.items():
         targets.append(column)
@@ -300,17 +318,8 @@ def convert_rows(connection, table: str, pk: str, columns: dict, *, forward: boo
     update = (
         f"UPDATE {qn(table)} SET {', '.join(f'{qn(c)} = %s' for c in targets)} WHERE {qn(pk)} = %s"
     )
-    last, changed = None, 0
-    while True:
-        with connection.cursor() as cursor:
-            if last is None:
-                cursor.execute(f"{head} {tail}")
-            else:
-                cursor.execute(f"{head} AND {qn(pk)} > %s {tail}", [last])
-            rows = cursor.fetchall()
-        if not rows:
-            return changed
-        last = rows[-1][0]
+    changed = 0
+    for rows in keyset_batches(connection, select, qn(pk), batch, where=f"({some})"):
         updates = []
         for row in rows:
             params, dirty = [], False
@@ -336,6 +345,7 @@ def convert_rows(connection, table: str, pk: str, columns: dict, *, forward: boo
             with connection.cursor() as cursor:
                 cursor.executemany(update, updates)
             changed += len(updates)
+    return changed
 
 
 def encrypt_columns(app_label: str, model_name: str, columns: dict, *, batch=500):

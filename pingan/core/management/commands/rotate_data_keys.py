@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from pingan.core import crypto
-from pingan.core.fields import EncryptedTextField, encrypted_models
+from pingan.core.fields import EncryptedTextField, encrypted_models, keyset_batches
 
 
 def _columns(model, field):
@@ -60,22 +60,11 @@ def rotate(batch: int = 500) -> tuple[dict[str, int], dict[str, list]]:
 def _rotate_column(model, field, batch: int) -> tuple[int, list]:
     table, pk, column = _columns(model, field)
     where, params = _not_current(column)
-    select = f"SELECT {pk}, {column} FROM {table} WHERE {where}"
+    select = f"SELECT {pk}, {column} FROM {table}"
     update = f"UPDATE {table} SET {column} = %s WHERE {pk} = %s AND {column} = %s"
-    last, rewritten = None, 0
+    rewritten = 0
     failed: list = []
-    while True:
-        with connection.cursor() as cursor:
-            if last is None:
-                cursor.execute(f"{select} ORDER BY {pk} LIMIT {batch}", params)
-            else:
-                cursor.execute(
-                    f"{select} AND {pk} > %s ORDER BY {pk} LIMIT {batch}", [*params, last]
-                )
-            rows = cursor.fetchall()
-        if not rows:
-            return rewritten, failed
-        last = rows[-1][0]
+    for rows in keyset_batches(connection, select, pk, batch, where=where, params=params):
         updates = []
         for row_pk, value in rows:
             try:
@@ -86,6 +75,7 @@ def _rotate_column(model, field, batch: int) -> tuple[int, list]:
             for values in updates:
                 cursor.execute(update, values)
                 rewritten += cursor.rowcount
+    return rewritten, failed
 
 
 def rebuild_indexes(batch: int = 500) -> tuple[dict[str, int], dict[str, list]]:
@@ -108,18 +98,8 @@ def _reindex_model(model, indexes, batch: int) -> tuple[dict[str, int], list]:
     table, pk = qn(meta.db_table), qn(meta.pk.column)
     select = f"SELECT {', '.join(qn(f.column) for f in read)} FROM {table}"
     counts = {f"{meta.db_table}.{index.column}": 0 for index in indexes}
-    last = None
     failed: list = []
-    while True:
-        with connection.cursor() as cursor:
-            if last is None:
-                cursor.execute(f"{select} ORDER BY {pk} LIMIT {batch}")
-            else:
-                cursor.execute(f"{select} WHERE {pk} > %s ORDER BY {pk} LIMIT {batch}", [last])
-            rows = cursor.fetchall()
-        if not rows:
-            return counts, failed
-        last = rows[-1][0]
+    for rows in keyset_batches(connection, select, pk, batch):
         updates = []
         for row in rows:
             values = dict(zip([f.attname for f in read], row, strict=True))
@@ -141,6 +121,7 @@ def _reindex_model(model, indexes, batch: int) -> tuple[dict[str, int], list]:
                     f"UPDATE {table} SET {qn(index.column)} = %s WHERE {pk} = %s", [digest, row_pk]
                 )
                 counts[f"{meta.db_table}.{index.column}"] += 1
+    return counts, failed
 
 
 class Command(BaseCommand):
